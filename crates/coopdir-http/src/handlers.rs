@@ -1,0 +1,480 @@
+//! Request handlers, one per kind of path; each dispatches on the method itself so that
+//! every refusal (405 included) gets a problem+json body.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use coopdir_ldp::{Location, Patch, Precondition, Representation, WriteOutcome};
+use coopdir_syntax::{parse_graph, write_graph, OutputFormat};
+use coopdir_vocab::Kind;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use oxigraph::model::NamedNode;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::negotiate::{self, choose_output, input_format, media_type, variant, ACCEPT_PATCH, ACCEPT_POST};
+use crate::{ApiError, AppState};
+
+type Shared = State<Arc<AppState>>;
+
+const LDP_RESOURCE: &str = "<http://www.w3.org/ns/ldp#Resource>; rel=\"type\"";
+const LDP_RDF_SOURCE: &str = "<http://www.w3.org/ns/ldp#RDFSource>; rel=\"type\"";
+const LDP_CONTAINER: &str = "<http://www.w3.org/ns/ldp#Container>; rel=\"type\"";
+const LDP_BASIC_CONTAINER: &str = "<http://www.w3.org/ns/ldp#BasicContainer>; rel=\"type\"";
+const RESOURCE_ALLOW: &str = "GET, HEAD, OPTIONS, PUT, PATCH, DELETE";
+const CONTAINER_ALLOW: &str = "GET, HEAD, OPTIONS, POST";
+const READ_ONLY_ALLOW: &str = "GET, HEAD, OPTIONS";
+
+/// Runs synchronous store work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, coopdir_ldp::LdpError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    header_str(headers, header::AUTHORIZATION)
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+fn is_authenticated(state: &AppState, headers: &HeaderMap) -> bool {
+    bearer(headers).is_some_and(|t| state.directory.verify_token(t))
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer(headers) {
+        None => Err(ApiError::unauthorized(
+            "writes need a credential: send `Authorization: Bearer <token>` (an operator creates one with `coopdir token create --admin --data DIR`)",
+        )),
+        Some(token) if state.directory.verify_token(token) => Ok(()),
+        Some(_) => Err(ApiError::unauthorized("the bearer token is not valid: check it, or ask an operator for a new one")),
+    }
+}
+
+/// Reads the body, refusing it before reading when it is declared too large.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    if let Some(length) = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+        && length > limit as u64
+    {
+        return Err(ApiError::too_large(limit));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(limit)),
+        Err(e) => Err(ApiError::bad_request(format!("could not read the request body: {e}"))),
+    }
+}
+
+fn output_format(headers: &HeaderMap) -> Result<OutputFormat, ApiError> {
+    choose_output(header_str(headers, header::ACCEPT)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "Not Acceptable",
+            "this resource is available as application/ld+json, text/turtle and application/n-triples",
+        )
+    })
+}
+
+fn prefers_minimal(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+}
+
+/// `Prefer: return=representation; include="…#PreferMinimalContainer"` (or omitting
+/// `PreferContainment`) asks for a container without its members.
+fn prefers_minimal_container(headers: &HeaderMap) -> bool {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        let include = v.contains("include=") && (v.contains("PreferMinimalContainer") || v.contains("PreferEmptyContainer"));
+        let omit = v.contains("omit=") && v.contains("PreferContainment");
+        include || omit
+    })
+}
+
+fn precondition(headers: &HeaderMap) -> Precondition {
+    Precondition::from_headers(header_str(headers, header::IF_MATCH), header_str(headers, header::IF_NONE_MATCH))
+}
+
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    header_str(headers, header::IF_NONE_MATCH).is_some_and(|v| {
+        v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+    })
+}
+
+fn set(response: &mut Response, name: impl Into<header::HeaderName>, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name.into(), v);
+    }
+}
+
+struct Headers {
+    links: Vec<String>,
+    allow: &'static str,
+    accept_post: bool,
+    accept_patch: bool,
+}
+
+impl Headers {
+    fn resource(state: &AppState, kind: Kind) -> Self {
+        let shape = state.directory.paths().shape(kind);
+        Self {
+            links: vec![
+                LDP_RESOURCE.into(),
+                LDP_RDF_SOURCE.into(),
+                format!("<{shape}>; rel=\"describedby\""),
+                format!("<{shape}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\""),
+            ],
+            allow: RESOURCE_ALLOW,
+            accept_post: false,
+            accept_patch: true,
+        }
+    }
+
+    fn container(state: &AppState, kind: Option<Kind>) -> Self {
+        let mut links = vec![LDP_RESOURCE.into(), LDP_RDF_SOURCE.into(), LDP_CONTAINER.into(), LDP_BASIC_CONTAINER.into()];
+        if let Some(kind) = kind {
+            links.push(format!("<{}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\"", state.directory.paths().shape(kind)));
+        }
+        Self {
+            links,
+            allow: if kind.is_some() { CONTAINER_ALLOW } else { READ_ONLY_ALLOW },
+            accept_post: kind.is_some(),
+            accept_patch: false,
+        }
+    }
+
+    fn apply(&self, response: &mut Response) {
+        set(response, header::LINK, &self.links.join(", "));
+        set(response, header::ALLOW, self.allow);
+        if self.accept_post {
+            set(response, header::HeaderName::from_static("accept-post"), ACCEPT_POST);
+        }
+        if self.accept_patch {
+            set(response, header::HeaderName::from_static("accept-patch"), ACCEPT_PATCH);
+        }
+        set(response, header::VARY, "Accept, Authorization, Prefer");
+    }
+}
+
+fn options_response(headers: &Headers) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    headers.apply(&mut response);
+    response
+}
+
+/// A 200 with the graph in `format`, or a 304 when the client already has it.
+fn graph_response(
+    state: &AppState,
+    request: &HeaderMap,
+    rep: &Representation,
+    format: OutputFormat,
+    variant_suffix: &str,
+    headers: &Headers,
+) -> Response {
+    let etag = rep.etag.header(&format!("{}{variant_suffix}", variant(format)));
+    if not_modified(request, &etag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        set(&mut response, header::ETAG, &etag);
+        headers.apply(&mut response);
+        return response;
+    }
+    let body = write_graph(&rep.graph, format, Some(rep.subject.as_ref()), &state.directory.paths().context());
+    let mut response = (StatusCode::OK, body).into_response();
+    set(&mut response, header::CONTENT_TYPE, media_type(format));
+    set(&mut response, header::ETAG, &etag);
+    headers.apply(&mut response);
+    response
+}
+
+// ---- routes --------------------------------------------------------------------
+
+pub async fn root(State(state): Shared, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+    let h = Headers::container(&state, None);
+    match method {
+        Method::GET | Method::HEAD => {
+            let format = output_format(&headers)?;
+            let rep = state.directory.read_root();
+            Ok(graph_response(&state, &headers, &rep, format, "", &h))
+        }
+        Method::OPTIONS => Ok(options_response(&h)),
+        _ => Err(ApiError::method_not_allowed(READ_ONLY_ALLOW, "the root container is read-only: POST to /coops/, /workers/, /skills/ or /projects/")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<usize>,
+    size: Option<usize>,
+}
+
+pub async fn container(
+    State(state): Shared,
+    Path(segment): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Some(kind) = Kind::from_container_segment(&segment) else {
+        return Err(ApiError::not_found(uri.path()));
+    };
+    let h = Headers::container(&state, Some(kind));
+    match method {
+        Method::GET | Method::HEAD => {
+            let paging = PageQuery {
+                page: query.get("page").and_then(|v| v.parse().ok()),
+                size: query.get("size").and_then(|v| v.parse().ok()),
+            };
+            list_container(&state, kind, paging, &headers, h).await
+        }
+        Method::OPTIONS => Ok(options_response(&h)),
+        Method::POST => create(&state, kind, &headers, body).await,
+        _ => Err(ApiError::method_not_allowed(CONTAINER_ALLOW, "containers accept GET and POST; write to a member's own IRI to change it")),
+    }
+}
+
+async fn list_container(
+    state: &Arc<AppState>,
+    kind: Kind,
+    paging: PageQuery,
+    headers: &HeaderMap,
+    h: Headers,
+) -> Result<Response, ApiError> {
+    let format = output_format(headers)?;
+    let minimal = prefers_minimal_container(headers);
+    let default_size = state.config.page_size;
+    let size = paging.size.unwrap_or(default_size).clamp(1, 1000);
+    let page = paging.page.unwrap_or(1).max(1);
+    let directory = state.directory.clone();
+    let listing = blocking(move || directory.read_container(kind, page, size, minimal)).await?;
+    let container_iri = state.directory.paths().container(kind);
+    let rep = Representation {
+        subject: container_iri.clone(),
+        kind: Some(kind),
+        graph: listing.graph,
+        etag: listing.etag,
+    };
+    let suffix = format!("-p{}s{size}{}", listing.page, if minimal { "m" } else { "" });
+    let mut h = h;
+    if !minimal {
+        let size_param = if size == default_size { String::new() } else { format!("&size={size}") };
+        let page_link = |n: usize, rel: &str| format!("<{container_iri}?page={n}{size_param}>; rel=\"{rel}\"");
+        h.links.push(page_link(1, "first"));
+        h.links.push(page_link(listing.pages, "last"));
+        if listing.page > 1 {
+            h.links.push(page_link(listing.page - 1, "prev"));
+        }
+        if listing.page < listing.pages {
+            h.links.push(page_link(listing.page + 1, "next"));
+        }
+    }
+    let mut response = graph_response(state, headers, &rep, format, &suffix, &h);
+    if minimal {
+        set(&mut response, header::HeaderName::from_static("preference-applied"), "return=representation");
+    }
+    Ok(response)
+}
+
+pub async fn resource(
+    State(state): Shared,
+    Path((segment, slug)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let iri = format!("{}{segment}/{slug}", state.directory.paths().base());
+    let Some(Location::Member(kind, iri)) = state.directory.paths().locate(&iri) else {
+        return Err(ApiError::not_found(uri.path()));
+    };
+    let h = Headers::resource(&state, kind);
+    match method {
+        Method::GET | Method::HEAD => {
+            let format = output_format(&headers)?;
+            let private = is_authenticated(&state, &headers);
+            let directory = state.directory.clone();
+            let target = iri.clone();
+            let rep = blocking(move || directory.read(&target, private)).await?;
+            Ok(graph_response(&state, &headers, &rep, format, if private { "-p" } else { "" }, &h))
+        }
+        Method::OPTIONS => Ok(options_response(&h)),
+        Method::PUT => replace(&state, iri, &headers, body).await,
+        Method::PATCH => patch(&state, iri, &headers, body).await,
+        Method::DELETE => {
+            authorize(&state, &headers)?;
+            let precondition = precondition(&headers);
+            let directory = state.directory.clone();
+            blocking(move || directory.delete(&iri, &precondition)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(ApiError::method_not_allowed(RESOURCE_ALLOW, format!("{method} is not supported on a resource"))),
+    }
+}
+
+async fn parse_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    base: &NamedNode,
+) -> Result<oxigraph::model::Graph, ApiError> {
+    let Some(format) = input_format(header_str(headers, header::CONTENT_TYPE)) else {
+        return Err(ApiError::unsupported_media_type(
+            format!(
+                "send {ACCEPT_POST}; got {}",
+                header_str(headers, header::CONTENT_TYPE).unwrap_or("no Content-Type")
+            ),
+            ACCEPT_POST,
+        )
+        .with_header(header::HeaderName::from_static("accept-post"), ACCEPT_POST));
+    };
+    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
+    let base = base.as_str().to_owned();
+    let aliases = state.directory.paths().context_aliases();
+    // JSON-LD expansion of a large document is CPU work: keep it off the executor.
+    tokio::task::spawn_blocking(move || parse_graph(&bytes, format, &base, &aliases))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::from(coopdir_ldp::LdpError::from(e)))
+}
+
+async fn create(state: &Arc<AppState>, kind: Kind, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    authorize(state, headers)?;
+    let provisional = state.directory.provisional_iri(kind);
+    let graph = parse_body(state, headers, body, &provisional).await?;
+    let slug = header_str(headers, header::HeaderName::from_static("slug")).map(str::to_owned);
+    let directory = state.directory.clone();
+    let outcome = blocking(move || directory.create(kind, slug.as_deref(), &provisional, graph)).await?;
+    write_response(state, headers, kind, outcome)
+}
+
+async fn replace(state: &Arc<AppState>, iri: NamedNode, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    authorize(state, headers)?;
+    let graph = parse_body(state, headers, body, &iri).await?;
+    let precondition = precondition(headers);
+    let directory = state.directory.clone();
+    let kind = match state.directory.paths().locate(iri.as_str()) {
+        Some(Location::Member(kind, _)) => kind,
+        _ => return Err(ApiError::not_found(iri.as_str())),
+    };
+    let outcome = blocking(move || directory.replace(&iri, graph, &precondition)).await?;
+    write_response(state, headers, kind, outcome)
+}
+
+async fn patch(state: &Arc<AppState>, iri: NamedNode, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    authorize(state, headers)?;
+    let media = header_str(headers, header::CONTENT_TYPE)
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let make: fn(String) -> Patch = match media.as_deref() {
+        Some(negotiate::SPARQL_UPDATE) => Patch::SparqlUpdate,
+        Some(negotiate::N3) => Patch::N3,
+        other => {
+            return Err(ApiError::unsupported_media_type(
+                format!("PATCH takes {ACCEPT_PATCH}; got {}", other.unwrap_or("no Content-Type")),
+                ACCEPT_PATCH,
+            )
+            .with_header(header::HeaderName::from_static("accept-patch"), ACCEPT_PATCH));
+        }
+    };
+    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::bad_request("the patch is not UTF-8 text"))?;
+    let precondition = precondition(headers);
+    let kind = match state.directory.paths().locate(iri.as_str()) {
+        Some(Location::Member(kind, _)) => kind,
+        _ => return Err(ApiError::not_found(iri.as_str())),
+    };
+    let directory = state.directory.clone();
+    let outcome = blocking(move || directory.patch(&iri, &make(text), &precondition)).await?;
+    write_response(state, headers, kind, outcome)
+}
+
+/// 201 (created) or 200 with the stored representation, or 204 with `Prefer: return=minimal`.
+fn write_response(state: &AppState, headers: &HeaderMap, kind: Kind, outcome: WriteOutcome) -> Result<Response, ApiError> {
+    let h = Headers::resource(state, kind);
+    let minimal = prefers_minimal(headers);
+    let format = choose_output(header_str(headers, header::ACCEPT)).unwrap_or(OutputFormat::JsonLd);
+    let mut response = if minimal {
+        let status = if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+        let mut r = status.into_response();
+        set(&mut r, header::HeaderName::from_static("preference-applied"), "return=minimal");
+        set(&mut r, header::ETAG, &outcome.etag.header(&format!("{}-p", variant(format))));
+        r
+    } else {
+        let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+        let body = write_graph(&outcome.graph, format, Some(outcome.iri.as_ref()), &state.directory.paths().context());
+        let mut r = (status, body).into_response();
+        set(&mut r, header::CONTENT_TYPE, media_type(format));
+        set(&mut r, header::ETAG, &outcome.etag.header(&format!("{}-p", variant(format))));
+        r
+    };
+    if outcome.created {
+        set(&mut response, header::LOCATION, outcome.iri.as_str());
+    }
+    h.apply(&mut response);
+    Ok(response)
+}
+
+pub async fn context() -> Response {
+    let mut response = coopdir_vocab::CONTEXT.into_response();
+    set(&mut response, header::CONTENT_TYPE, "application/ld+json");
+    set(&mut response, header::CACHE_CONTROL, "public, max-age=86400");
+    response
+}
+
+pub async fn vocabulary() -> Response {
+    let mut response = coopdir_vocab::VOCABULARY_TURTLE.into_response();
+    set(&mut response, header::CONTENT_TYPE, "text/turtle");
+    response
+}
+
+pub async fn shape(State(state): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let Some(source) = state.directory.shapes().source(&name) else {
+        return Err(ApiError::not_found(&format!("/shapes/{name}")));
+    };
+    let mut response = source.to_owned().into_response();
+    set(&mut response, header::CONTENT_TYPE, "text/turtle");
+    Ok(response)
+}
+
+pub async fn health(State(state): Shared) -> Result<Response, ApiError> {
+    let directory = state.directory.clone();
+    let quads = blocking(move || Ok(directory.store().len()?)).await?;
+    let mut response = serde_json::json!({ "status": "ok", "quads": quads }).to_string().into_response();
+    set(&mut response, header::CONTENT_TYPE, "application/json");
+    Ok(response)
+}
+
+pub async fn fallback(uri: Uri) -> ApiError {
+    ApiError::not_found(uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_headers_are_understood() {
+        let mut h = HeaderMap::new();
+        h.insert("prefer", HeaderValue::from_static("return=representation; include=\"http://www.w3.org/ns/ldp#PreferMinimalContainer\""));
+        assert!(prefers_minimal_container(&h));
+        assert!(!prefers_minimal(&h));
+        let mut h = HeaderMap::new();
+        h.insert("prefer", HeaderValue::from_static("return=minimal"));
+        assert!(prefers_minimal(&h));
+    }
+}

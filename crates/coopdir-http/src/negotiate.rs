@@ -1,0 +1,99 @@
+//! Content negotiation: which representation to send, which body formats to accept.
+
+use coopdir_syntax::{InputFormat, OutputFormat};
+
+pub const JSON_LD: &str = "application/ld+json";
+pub const TURTLE: &str = "text/turtle";
+pub const N_TRIPLES: &str = "application/n-triples";
+pub const SPARQL_UPDATE: &str = "application/sparql-update";
+pub const N3: &str = "text/n3";
+
+/// Media types accepted in POST and PUT bodies.
+pub const ACCEPT_POST: &str = "application/ld+json, text/turtle, application/n-triples";
+/// Media types accepted in PATCH bodies.
+pub const ACCEPT_PATCH: &str = "application/sparql-update, text/n3";
+
+pub fn media_type(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::JsonLd => JSON_LD,
+        OutputFormat::Turtle => TURTLE,
+        OutputFormat::NTriples => N_TRIPLES,
+    }
+}
+
+/// The variant tag of a representation, for entity tags.
+pub fn variant(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::JsonLd => "jsonld",
+        OutputFormat::Turtle => "ttl",
+        OutputFormat::NTriples => "nt",
+    }
+}
+
+/// Picks the best RDF format for an `Accept` header; `None` means 406.
+pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(OutputFormat::JsonLd);
+    };
+    let mut best: Option<(f32, usize, OutputFormat)> = None;
+    for (index, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for param in parts {
+            if let Some(v) = param.trim().strip_prefix("q=") {
+                q = v.trim().parse().unwrap_or(0.0);
+            }
+        }
+        if q <= 0.0 {
+            continue;
+        }
+        let format = match media.as_str() {
+            "application/ld+json" | "application/json" | "*/*" | "application/*" => OutputFormat::JsonLd,
+            "text/turtle" | "text/*" => OutputFormat::Turtle,
+            "application/n-triples" => OutputFormat::NTriples,
+            _ => continue,
+        };
+        // Higher q wins; on a tie, the earlier and more specific range.
+        let specific = !media.contains('*');
+        let candidate = (q + if specific { 0.0001 } else { 0.0 }, index, format);
+        if best.is_none_or(|(bq, bi, _)| candidate.0 > bq || (candidate.0 == bq && index < bi)) {
+            best = Some(candidate);
+        }
+    }
+    best.map(|(_, _, f)| f)
+}
+
+/// The RDF syntax of a request body, from its `Content-Type`.
+pub fn input_format(content_type: Option<&str>) -> Option<InputFormat> {
+    let media = content_type?.split(';').next()?.trim().to_ascii_lowercase();
+    match media.as_str() {
+        "text/turtle" => Some(InputFormat::Turtle),
+        "application/n-triples" => Some(InputFormat::NTriples),
+        "application/ld+json" | "application/json" => Some(InputFormat::JsonLd),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_and_generic_clients_get_json_ld() {
+        assert_eq!(choose_output(None), Some(OutputFormat::JsonLd));
+        assert_eq!(choose_output(Some("*/*")), Some(OutputFormat::JsonLd));
+        assert_eq!(choose_output(Some("application/json")), Some(OutputFormat::JsonLd));
+    }
+
+    #[test]
+    fn q_values_decide() {
+        assert_eq!(
+            choose_output(Some("application/ld+json;q=0.5, text/turtle")),
+            Some(OutputFormat::Turtle)
+        );
+        assert_eq!(choose_output(Some("application/n-triples")), Some(OutputFormat::NTriples));
+        assert_eq!(choose_output(Some("image/png")), None);
+        assert_eq!(choose_output(Some("text/turtle;q=0")), None);
+    }
+}

@@ -1,0 +1,28 @@
+use coopdir_shacl::ValidationReport;
+
+/// Everything an LDP operation can refuse or fail with; the HTTP layer maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum LdpError {
+    #[error("no resource at {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("the resource has changed since you read it (or does not exist): GET it again and reapply your change")]
+    PreconditionFailed { current: Option<String> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the data does not conform to the shapes")]
+    Invalid(ValidationReport),
+    #[error("{message}")]
+    ConflictWithReport { message: String, report: ValidationReport },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error(transparent)]
+    Syntax(#[from] coopdir_syntax::SyntaxError),
+    #[error("invalid patch: {0}")]
+    BadPatch(String),
+    #[error(transparent)]
+    Store(#[from] coopdir_store::StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

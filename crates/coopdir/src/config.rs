@@ -1,0 +1,101 @@
+//! Options: flags win over `COOPDIR_*` variables (both through clap), which win over the
+//! TOML file, which wins over defaults.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA: &str = "coopdir-data";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub page_size: Option<usize>,
+    pub log_json: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{} is not a valid coopdir configuration: {e}", path.display()))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "COOPDIR_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "COOPDIR_LISTEN")]
+    pub listen: Option<String>,
+    /// Public base URL; every IRI the server mints starts with it. Defaults to http://LISTEN/.
+    #[arg(long, env = "COOPDIR_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Load the demo data (CoTech co-ops, workers, projects, skills) into an empty store.
+    #[arg(long, env = "COOPDIR_DEMO")]
+    pub demo: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "COOPDIR_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Members per container page.
+    #[arg(long, env = "COOPDIR_PAGE_SIZE")]
+    pub page_size: Option<usize>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "COOPDIR_LOG_JSON")]
+    pub log_json: Option<bool>,
+}
+
+/// Serve options after layering.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data: PathBuf,
+    pub listen: String,
+    pub base_url: String,
+    pub demo: bool,
+    pub max_body_bytes: usize,
+    pub page_size: usize,
+}
+
+impl ServeArgs {
+    pub fn resolve(self, file: &FileConfig) -> ServeConfig {
+        let listen = self.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let base_url = self
+            .base_url
+            .or_else(|| file.base_url.clone())
+            .unwrap_or_else(|| format!("http://{listen}/"));
+        ServeConfig {
+            data: data_dir(self.data, file),
+            base_url,
+            listen,
+            demo: self.demo,
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+            page_size: self.page_size.or(file.page_size).unwrap_or(100),
+        }
+    }
+}
+
+pub fn data_dir(flag: Option<PathBuf>, file: &FileConfig) -> PathBuf {
+    flag.or_else(|| file.data.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
+}
+
+pub fn base_url(flag: Option<String>, file: &FileConfig) -> String {
+    flag.or_else(|| file.base_url.clone())
+        .unwrap_or_else(|| format!("http://{}/", file.listen.as_deref().unwrap_or(DEFAULT_LISTEN)))
+}
+
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COOPDIR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

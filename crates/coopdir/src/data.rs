@@ -1,0 +1,262 @@
+//! What each subcommand does.
+
+use coopdir_ldp::{load_shapes, Directory, ImportStage, LdpError, Paths};
+use coopdir_store::{GraphStore, OxigraphStore, StoreError, SYSTEM_GRAPH};
+use coopdir_syntax::{parse_graph, write_graph, InputFormat, OutputFormat};
+use indicatif::{ProgressBar, ProgressStyle};
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxigraph::model::{Graph, GraphNameRef, NamedOrBlankNode, Triple};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::ServeConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ldp(#[from] LdpError),
+    #[error("the shapes do not load: {0}")]
+    Shapes(#[from] coopdir_shacl::ShapesError),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("cannot listen on {address}: {message}")]
+    Listen { address: String, message: String },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Import(String),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Nquads,
+    Turtle,
+}
+
+/// The demo data, relative IRIs resolved against the server's base URL.
+const DEMO: &[(&str, &str)] = &[
+    ("taxonomy.ttl", include_str!("../../../fixtures/demo/taxonomy.ttl")),
+    ("coops.ttl", include_str!("../../../fixtures/demo/coops.ttl")),
+    ("workers.ttl", include_str!("../../../fixtures/demo/workers.ttl")),
+    ("projects.ttl", include_str!("../../../fixtures/demo/projects.ttl")),
+];
+
+fn open_directory(data: &Path, base_url: &str) -> Result<Directory, CliError> {
+    let store = OxigraphStore::open(data)?;
+    let shapes = load_shapes(None)?;
+    Ok(Directory::new(Arc::new(store), shapes, Paths::new(base_url))?)
+}
+
+fn has_resources(store: &dyn GraphStore) -> Result<bool, CliError> {
+    Ok(store.graph_names()?.iter().any(|g| match g {
+        NamedOrBlankNode::NamedNode(n) => n.as_ref() != SYSTEM_GRAPH,
+        NamedOrBlankNode::BlankNode(_) => true,
+    }))
+}
+
+pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
+    let directory = open_directory(&config.data, &config.base_url)?;
+    if config.demo {
+        if has_resources(directory.store().as_ref())? {
+            tracing::info!("the store already holds data: the demo data is not loaded again");
+        } else {
+            let mut graph = Graph::new();
+            for (name, text) in DEMO {
+                let g = parse_graph(text.as_bytes(), InputFormat::Turtle, directory.paths().base(), &[])
+                    .map_err(|e| CliError::File { path: PathBuf::from(format!("fixtures/demo/{name}")), message: e.to_string() })?;
+                graph.extend(g.iter());
+            }
+            let summary = directory.import(graph, &|_, _| {})?;
+            tracing::info!(resources = summary.resources, quads = summary.quads, "demo data loaded");
+        }
+    }
+    let directory = Arc::new(directory);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| CliError::Listen {
+            address: config.listen.clone(),
+            message: format!("{e} (is another server using that port? choose another with --listen)"),
+        })?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, base_url = %config.base_url, data = %config.data.display(), "coopdir is listening");
+        let router = coopdir_http::app(
+            directory,
+            coopdir_http::HttpConfig { max_body_bytes: config.max_body_bytes, page_size: config.page_size },
+        );
+        coopdir_http::serve(listener, router).await?;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn create_token(data: &Path) -> Result<ExitCode, CliError> {
+    let store = OxigraphStore::open(data)?;
+    let token = coopdir_ldp::Directory::new(Arc::new(store), load_shapes(None)?, Paths::new("http://localhost/"))?
+        .create_admin_token()?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn format_of(path: &Path) -> Option<RdfFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "ttl" | "turtle" => Some(RdfFormat::Turtle),
+        "nt" => Some(RdfFormat::NTriples),
+        "nq" => Some(RdfFormat::NQuads),
+        "trig" => Some(RdfFormat::TriG),
+        "jsonld" | "json" => Some(RdfFormat::JsonLd { profile: Default::default() }),
+        _ => None,
+    }
+}
+
+/// Reads RDF files into one graph (graph names dropped), with a progress bar on large ones.
+fn read_files(files: &[PathBuf], base_url: &str, show_progress: bool) -> Result<(Graph, HashMap<NamedOrBlankNode, PathBuf>), CliError> {
+    let mut graph = Graph::new();
+    let mut origin = HashMap::new();
+    for path in files {
+        let file_error = |message: String| CliError::File { path: path.clone(), message };
+        let format = format_of(path).ok_or_else(|| {
+            file_error("unknown file type: use .ttl, .nt, .nq, .trig or .jsonld".into())
+        })?;
+        let before = graph.len();
+        if matches!(format, RdfFormat::JsonLd { .. }) {
+            let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
+            let aliases = Paths::new(base_url).context_aliases();
+            let g = parse_graph(&bytes, InputFormat::JsonLd, base_url, &aliases).map_err(|e| file_error(e.to_string()))?;
+            for t in g.iter() {
+                origin.entry(t.subject.into_owned()).or_insert_with(|| path.clone());
+            }
+            graph.extend(g.iter());
+        } else {
+            let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = if show_progress && size > 4 * 1024 * 1024 {
+                let bar = ProgressBar::new(size);
+                bar.set_style(
+                    ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_message(format!("reading {}", path.display()));
+                bar
+            } else {
+                ProgressBar::hidden()
+            };
+            let reader = bar.wrap_read(std::io::BufReader::new(file));
+            let parser = RdfParser::from_format(format)
+                .with_base_iri(base_url)
+                .map_err(|e| file_error(e.to_string()))?
+                .for_reader(reader);
+            for quad in parser {
+                let quad = quad.map_err(|e| file_error(e.to_string()))?;
+                origin.entry(quad.subject.clone()).or_insert_with(|| path.clone());
+                graph.insert(&Triple::new(quad.subject, quad.predicate, quad.object));
+            }
+            bar.finish_and_clear();
+        }
+        tracing::debug!(file = %path.display(), triples = graph.len() - before, "read");
+    }
+    Ok((graph, origin))
+}
+
+pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+    let directory = open_directory(data, base_url)?;
+    let started = std::time::Instant::now();
+    let (graph, _) = read_files(files, base_url, true)?;
+    let triples = graph.len();
+    let spinner = ProgressBar::new_spinner();
+    let summary = directory
+        .import(graph, &|stage, n| {
+            spinner.set_message(match stage {
+                ImportStage::Grouping => format!("grouping {n} triples into resources"),
+                ImportStage::Validating => format!("validating {n} resources"),
+                ImportStage::Writing => format!("writing {n} triples"),
+            });
+            spinner.tick();
+        })
+        .map_err(|e| match e {
+            LdpError::Invalid(report) => {
+                let lines: Vec<String> = report.violations().take(20).map(|r| format!("  {r}")).collect();
+                let more = report.violations().count().saturating_sub(20);
+                CliError::Import(format!(
+                    "nothing was imported: the data does not conform to the shapes:\n{}{}",
+                    lines.join("\n"),
+                    if more > 0 { format!("\n  … and {more} more") } else { String::new() }
+                ))
+            }
+            other => CliError::Ldp(other),
+        })?;
+    spinner.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "imported {} resources ({} triples read, {} quads stored) in {:.2} s ({:.0} triples/s)",
+        summary.resources,
+        triples,
+        summary.quads,
+        seconds,
+        triples as f64 / seconds.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(data: &Path, format: ExportFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
+    let store = OxigraphStore::open(data)?;
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        ExportFormat::Nquads => store.dump_nquads(&mut out)?,
+        ExportFormat::Turtle => {
+            let mut graph = Graph::new();
+            for quad in store.inner().iter() {
+                let quad = quad.map_err(StoreError::from)?;
+                if quad.graph_name.as_ref() != GraphNameRef::NamedNode(SYSTEM_GRAPH) {
+                    graph.insert(&Triple::new(quad.subject, quad.predicate, quad.object));
+                }
+            }
+            out.write_all(&write_graph(&graph, OutputFormat::Turtle, None, ""))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn validate(shapes_dir: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+    let shapes = load_shapes(shapes_dir)?;
+    let (graph, origin) = read_files(files, "http://localhost/", false)?;
+    let report = shapes.compiled.validate(&graph);
+    let mut by_file: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    for r in report.violations() {
+        let file = match &r.focus_node {
+            oxigraph::model::Term::NamedNode(n) => origin.get(&NamedOrBlankNode::from(n.clone())),
+            oxigraph::model::Term::BlankNode(b) => origin.get(&NamedOrBlankNode::from(b.clone())),
+            _ => None,
+        }
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("(several files)"));
+        by_file.entry(file).or_default().push(format!("  {r}"));
+    }
+    for path in files {
+        match by_file.remove(path) {
+            None => println!("{}: conforms", path.display()),
+            Some(lines) => {
+                println!("{}: {} violation{}", path.display(), lines.len(), if lines.len() == 1 { "" } else { "s" });
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    for (path, lines) in by_file {
+        println!("{}:", path.display());
+        for line in lines {
+            println!("{line}");
+        }
+    }
+    Ok(if report.conforms() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

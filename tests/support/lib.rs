@@ -1,0 +1,210 @@
+//! Helpers for end-to-end tests: start the real `coopdir` binary on a temporary data
+//! directory and a loopback port, talk to it over HTTP, stop or kill it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use oxigraph::model::dataset::CanonicalizationAlgorithm;
+use oxigraph::model::Graph;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use reqwest::blocking::Response;
+pub use reqwest::StatusCode;
+
+/// The `coopdir` binary built alongside the tests (or `$COOPDIR_BIN`).
+pub fn coopdir_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("COOPDIR_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test> → target/<profile>/coopdir
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let bin = profile_dir.join(format!("coopdir{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} is missing: run the tests with `cargo test --workspace`", bin.display());
+    bin
+}
+
+/// Runs `coopdir ARGS` to completion.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(coopdir_bin()).args(args).env("COOPDIR_LOG", "warn").output().expect("coopdir runs")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub listen: String,
+    pub data: tempfile::TempDir,
+    pub token: String,
+    extra_args: Vec<String>,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    /// A server on an empty store, with an admin token.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server with the demo data.
+    pub fn start_demo() -> Self {
+        Self::start_with(&["--demo"])
+    }
+
+    pub fn start_with(args: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let data_path = data.path().to_str().expect("utf-8 path").to_owned();
+        let output = run(&["token", "create", "--admin", "--data", &data_path]);
+        assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
+        let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut server = Server {
+            child: None,
+            base: format!("http://{listen}/"),
+            listen,
+            data,
+            token,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(coopdir_bin());
+        command
+            .args(["serve", "--data", self.data.path().to_str().expect("path"), "--listen", &self.listen])
+            .args(&self.extra_args)
+            .env("COOPDIR_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        self.child = Some(command.spawn().expect("coopdir serve starts"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.client.get(self.url("/health")).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("coopdir serve exited early with {status}");
+            }
+            assert!(Instant::now() < deadline, "coopdir serve did not become healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the server with SIGKILL (a crash) and starts it again on the same data.
+    pub fn crash_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+        self.spawn();
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+
+    pub fn get(&self, path: &str, accept: &str) -> Response {
+        self.client.get(self.url(path)).header("Accept", accept).send().expect("GET")
+    }
+
+    pub fn get_authenticated(&self, path: &str, accept: &str) -> Response {
+        self.client.get(self.url(path)).header("Accept", accept).bearer_auth(&self.token).send().expect("GET")
+    }
+
+    /// A request builder with the admin token.
+    pub fn write(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, container: &str, content_type: &str, body: &str) -> Response {
+        self.write(reqwest::Method::POST, container)
+            .header("Content-Type", content_type)
+            .body(body.to_owned())
+            .send()
+            .expect("POST")
+    }
+
+    /// The resource's triples as a canonical graph (read as N-Triples, authenticated).
+    pub fn graph(&self, path: &str) -> Graph {
+        let r = self.get_authenticated(path, "application/n-triples");
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        parse(&r.text().expect("body"), oxigraph::io::RdfFormat::NTriples, &self.url(path))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Parses RDF text into a canonicalised graph (so that equal graphs compare equal).
+pub fn parse(text: &str, format: oxigraph::io::RdfFormat, base: &str) -> Graph {
+    let mut graph = Graph::new();
+    let parser = oxigraph::io::RdfParser::from_format(format).with_base_iri(base).expect("base");
+    for quad in parser.for_slice(text.as_bytes()) {
+        let quad = quad.unwrap_or_else(|e| panic!("invalid RDF ({e}):\n{text}"));
+        graph.insert(oxigraph::model::TripleRef::new(&quad.subject, &quad.predicate, &quad.object));
+    }
+    graph.canonicalize(CanonicalizationAlgorithm::Unstable);
+    graph
+}
+
+pub fn json(response: Response) -> serde_json::Value {
+    let text = response.text().expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A co-op, a skill and a worker, enough for most tests. Returns the worker's path.
+pub fn seed(server: &Server) -> String {
+    let skill = server.post(
+        "/skills/",
+        "text/turtle",
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> . <> a skos:Concept ; skos:prefLabel \"Rust\"@en, \"Rust\"@fr .",
+    );
+    assert_eq!(skill.status(), StatusCode::CREATED, "{}", skill.text().unwrap_or_default());
+    let coop = server.post(
+        "/coops/",
+        "text/turtle",
+        "@prefix schema: <http://schema.org/> . <> a schema:Organization ; schema:name \"Test Co-op\" .",
+    );
+    assert_eq!(coop.status(), StatusCode::CREATED, "{}", coop.text().unwrap_or_default());
+    let worker = server.post(
+        "/workers/",
+        "text/turtle",
+        &format!(
+            "@prefix schema: <http://schema.org/> . @prefix dir: <https://w3id.org/coopdir#> .
+             <> a schema:Person ; schema:name \"Ada Lovelace\" ; schema:email \"ada@example.org\" ;
+                schema:memberOf <{}> ; dir:hasSkill [ dir:skill <{}> ; dir:level \"expert\" ] .",
+            server.url("/coops/test-co-op"),
+            server.url("/skills/rust")
+        ),
+    );
+    assert_eq!(worker.status(), StatusCode::CREATED, "{}", worker.text().unwrap_or_default());
+    "/workers/ada-lovelace".to_owned()
+}
