@@ -96,13 +96,13 @@ fn parse_jsonld(server: &Server, text: &str) -> oxigraph::model::Graph {
     let context = server.get("/context.jsonld", "application/ld+json").text().unwrap();
     let context_url = server.url("/context.jsonld");
     let mut graph = oxigraph::model::Graph::new();
-    let parser = oxigraph::io::JsonLdParser::new()
+    let parser = oxjsonld::JsonLdParser::new()
         .with_base_iri(server.base.clone())
         .unwrap()
         .for_slice(text.as_bytes())
         .with_load_document_callback(move |url, _| {
             assert_eq!(url, context_url, "only our context is referenced");
-            Ok(oxigraph::io::JsonLdRemoteDocument { document: context.clone().into_bytes(), document_url: url.into() })
+            Ok(oxjsonld::JsonLdRemoteDocument { document: context.clone().into_bytes(), document_url: url.into() })
         });
     for quad in parser {
         let quad = quad.unwrap();

@@ -8,22 +8,39 @@ use oxigraph::model::Graph;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use reqwest::blocking::Response;
 pub use reqwest::StatusCode;
 
-/// The `coopdir` binary built alongside the tests (or `$COOPDIR_BIN`).
+/// The `coopdir` binary (or `$COOPDIR_BIN`). `cargo test` does not rebuild another
+/// package's binary for these tests, so the first call builds it (a no-op when fresh),
+/// in the profile the tests were built in.
 pub fn coopdir_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("COOPDIR_BIN") {
-        return PathBuf::from(path);
-    }
-    // target/<profile>/deps/<test> → target/<profile>/coopdir
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
-    let bin = profile_dir.join(format!("coopdir{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: run the tests with `cargo test --workspace`", bin.display());
-    bin
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("COOPDIR_BIN") {
+            return PathBuf::from(path);
+        }
+        // target/<profile>/deps/<test> → target/<profile>/coopdir
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        // The whole workspace, so that features resolve as in `cargo test --workspace`
+        // and nothing (RocksDB above all) is rebuilt.
+        build.args(["build", "--workspace", "--bins"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building coopdir failed");
+        let bin = profile_dir.join(format!("coopdir{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} is missing after the build", bin.display());
+        bin
+    })
+    .clone()
 }
 
 /// Runs `coopdir ARGS` to completion.

@@ -273,7 +273,7 @@ async fn list_container(
     let mut h = h;
     if !minimal {
         let size_param = if size == default_size { String::new() } else { format!("&size={size}") };
-        let page_link = |n: usize, rel: &str| format!("<{container_iri}?page={n}{size_param}>; rel=\"{rel}\"");
+        let page_link = |n: usize, rel: &str| format!("<{}?page={n}{size_param}>; rel=\"{rel}\"", container_iri.as_str());
         h.links.push(page_link(1, "first"));
         h.links.push(page_link(listing.pages, "last"));
         if listing.page > 1 {

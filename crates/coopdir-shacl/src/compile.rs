@@ -108,6 +108,38 @@ pub(crate) enum Constraint {
     },
 }
 
+impl Constraint {
+    /// The constraint component's local name without `ConstraintComponent`.
+    pub(crate) fn component_name(&self) -> &'static str {
+        match self {
+            Constraint::Class(_) => "Class",
+            Constraint::Datatype(_) => "Datatype",
+            Constraint::NodeKind(_) => "NodeKind",
+            Constraint::MinCount(_) => "MinCount",
+            Constraint::MaxCount(_) => "MaxCount",
+            Constraint::MinInclusive(_) => "MinInclusive",
+            Constraint::MaxInclusive(_) => "MaxInclusive",
+            Constraint::MinExclusive(_) => "MinExclusive",
+            Constraint::MaxExclusive(_) => "MaxExclusive",
+            Constraint::MinLength(_) => "MinLength",
+            Constraint::MaxLength(_) => "MaxLength",
+            Constraint::Pattern { .. } => "Pattern",
+            Constraint::LanguageIn(_) => "LanguageIn",
+            Constraint::UniqueLang => "UniqueLang",
+            Constraint::In(_) => "In",
+            Constraint::HasValue(_) => "HasValue",
+            Constraint::Node(_) => "Node",
+            Constraint::Property(_) => "Property",
+            Constraint::And(_) => "And",
+            Constraint::Or(_) => "Or",
+            Constraint::Xone(_) => "Xone",
+            Constraint::Not(_) => "Not",
+            Constraint::QualifiedValueShape { .. } => "QualifiedValueShape",
+            Constraint::Closed { .. } => "Closed",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Shape {
     pub id: NamedOrBlankNode,
@@ -247,6 +279,42 @@ impl ShapesGraph {
 
     pub fn is_empty(&self) -> bool {
         self.shapes.is_empty()
+    }
+
+    /// Every constraint a data graph can violate directly: those of targeted shapes, of
+    /// their property shapes, and of shapes reached through `sh:node`, as
+    /// (path, constraint component local name) pairs. Shapes only used inside `sh:or`,
+    /// `sh:not` or qualified value shapes are reported through those components instead.
+    pub fn declared_constraints(&self) -> Vec<(Option<String>, String)> {
+        let mut reachable: Vec<ShapeId> = (0..self.shapes.len())
+            .filter(|i| !self.shapes[*i].targets.is_empty())
+            .collect();
+        let mut i = 0;
+        while i < reachable.len() {
+            for c in &self.shapes[reachable[i]].constraints {
+                if let Constraint::Property(s) | Constraint::Node(s) = c
+                    && !reachable.contains(s)
+                {
+                    reachable.push(*s);
+                }
+            }
+            i += 1;
+        }
+        let mut out = Vec::new();
+        for id in reachable {
+            let shape = &self.shapes[id];
+            let path = shape.path.as_ref().map(Path::display);
+            for c in &shape.constraints {
+                let component = match c {
+                    Constraint::Property(_) => continue,
+                    Constraint::QualifiedValueShape { min: Some(_), .. } => "QualifiedMinCount",
+                    Constraint::QualifiedValueShape { .. } => "QualifiedMaxCount",
+                    other => other.component_name(),
+                };
+                out.push((path.clone(), component.to_owned()));
+            }
+        }
+        out
     }
 
     /// The classes targeted by some shape (`sh:targetClass`).

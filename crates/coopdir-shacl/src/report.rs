@@ -35,6 +35,8 @@ pub struct ValidationResult {
     pub source_shape: NamedOrBlankNode,
     pub severity: Severity,
     pub message: String,
+    /// For `sh:node` violations, the results that made the value fail (`sh:detail`).
+    pub details: Vec<ValidationResult>,
 }
 
 /// The outcome of validating a data graph.

@@ -350,13 +350,15 @@ impl Validator<'_> {
                     self.validate_shape(*node_shape, v, &mut nested, depth + 1);
                     if !nested.is_empty() {
                         let detail: Vec<String> = nested.iter().map(|r| r.message.clone()).collect();
-                        results.push(self.result(
+                        let mut result = self.result(
                             shape,
                             focus,
                             Some(v.clone()),
                             "NodeConstraintComponent",
                             format!("{label}: {v} is not valid: {}", detail.join("; ")),
-                        ));
+                        );
+                        result.details = nested;
+                        results.push(result);
                     }
                 }
             }
@@ -489,6 +491,7 @@ impl Validator<'_> {
             source_shape: shape.id.clone(),
             severity: shape.severity,
             message: shape.messages.first().cloned().unwrap_or(default_message),
+            details: Vec::new(),
         }
     }
 

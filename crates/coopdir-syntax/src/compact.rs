@@ -8,9 +8,9 @@
 //! JSON-LD processor and compare graphs.
 
 use oxrdf::vocab::{rdf, xsd};
-use oxrdf::{BlankNode, Graph, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef};
+use oxrdf::{BlankNode, Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +119,8 @@ fn compact_iri(iri: &str) -> String {
 
 struct Writer<'a> {
     graph: &'a Graph,
+    /// Described resources the root links to (container members): embedded in the root.
+    embedded_named: HashSet<NamedNode>,
     /// Blank nodes written inside the one node that refers to them.
     embedded: HashMap<BlankNode, ()>,
     labels: HashMap<BlankNode, String>,
@@ -201,6 +203,9 @@ impl Writer<'_> {
                         let coerced = d.coercion == Coercion::Id;
                         let value = match &o {
                             Term::Literal(l) => Value::String(l.value().to_owned()),
+                            Term::NamedNode(n) if depth == 0 && self.embedded_named.remove(n) => {
+                                Value::Object(self.node(n.as_ref().into(), depth + 1))
+                            }
                             Term::NamedNode(n) if coerced => Value::String(n.as_str().to_owned()),
                             Term::NamedNode(n) => id_object(n.as_str().to_owned()),
                             Term::BlankNode(b) => match self.object_value(b, depth) {
@@ -318,12 +323,25 @@ pub fn compact(graph: &Graph, root: Option<NamedNodeRef<'_>>, context_iri: &str)
         }
     }
     subjects.retain(|s| !matches!(s, NamedOrBlankNode::BlankNode(b) if embedded.contains_key(b)));
+    // Resources the root links to and that the graph describes (a container's members)
+    // are embedded where the root refers to them.
+    let embedded_named: HashSet<NamedNode> = match root {
+        Some(r) => graph
+            .triples_for_subject(r)
+            .filter_map(|t| match t.object {
+                TermRef::NamedNode(n) if n != r && graph.triples_for_subject(n).next().is_some() => Some(n.into_owned()),
+                _ => None,
+            })
+            .collect(),
+        None => HashSet::new(),
+    };
+    subjects.retain(|s| !matches!(s, NamedOrBlankNode::NamedNode(n) if embedded_named.contains(n)));
     subjects.sort_by_key(|s| {
         let is_root = matches!((s, root), (NamedOrBlankNode::NamedNode(n), Some(r)) if n.as_ref() == r);
         (!is_root, s.to_string())
     });
 
-    let mut writer = Writer { graph, embedded, labels: HashMap::new() };
+    let mut writer = Writer { graph, embedded_named, embedded, labels: HashMap::new() };
     let mut nodes: Vec<Map<String, Value>> =
         subjects.iter().map(|s| writer.node(s.as_ref(), 0)).collect();
     let mut document = Map::new();
@@ -424,6 +442,20 @@ mod tests {
         let json = assert_round_trips(&g, Some(NamedNodeRef::new_unchecked("http://localhost/s")));
         assert_eq!(json["prefLabel"]["fr"], "Rust");
         assert_eq!(json["altLabel"]["en"], serde_json::json!(["rs", "rustlang"]));
+    }
+
+    #[test]
+    fn container_members_are_embedded_in_the_container() {
+        let g = turtle(r#"
+            @prefix ldp: <http://www.w3.org/ns/ldp#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+            <skills/> a ldp:BasicContainer ; ldp:contains <skills/a>, <skills/b> .
+            <skills/a> a skos:Concept ; skos:prefLabel "A"@en .
+            <skills/b> a skos:Concept ; skos:prefLabel "B"@en ; skos:broader <skills/a> .
+        "#);
+        let json = assert_round_trips(&g, Some(NamedNodeRef::new_unchecked("http://localhost/skills/")));
+        assert!(json.get("@graph").is_none(), "{json:#}");
+        assert_eq!(json["contains"][0]["prefLabel"]["en"], "A");
+        assert_eq!(json["contains"][1]["broader"], serde_json::json!(["http://localhost/skills/a"]));
     }
 
     #[test]

@@ -20,13 +20,17 @@ struct Definitions {
     json_literals: HashSet<String>,
     has_vocab: bool,
     includes_ours: bool,
+    /// The first context IRI that is not ours (never fetched).
+    remote: Option<String>,
 }
 
 impl Definitions {
     fn add_context(&mut self, context: &Value, ours: &[String]) {
         match context {
             Value::String(iri) => {
-                if ours.iter().any(|o| o == iri) || iri == coopdir_vocab::CANONICAL_CONTEXT_IRI {
+                if !(ours.iter().any(|o| o == iri) || iri == coopdir_vocab::CANONICAL_CONTEXT_IRI) {
+                    self.remote.get_or_insert_with(|| iri.clone());
+                } else {
                     if !self.includes_ours {
                         self.includes_ours = true;
                         if let Ok(Value::Object(doc)) =
@@ -113,6 +117,9 @@ impl Definitions {
 pub(crate) fn check_keys(document: &Value, ours: &[String]) -> Result<(), SyntaxError> {
     let mut definitions = Definitions::default();
     definitions.collect(document, ours);
+    if let Some(iri) = definitions.remote {
+        return Err(SyntaxError::RemoteContext(iri));
+    }
     walk(document, &definitions, &mut String::new(), ours)
 }
 
