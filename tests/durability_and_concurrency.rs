@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use coopdir_e2e::{json, seed, Server, StatusCode};
+use coopdir_e2e::{Server, StatusCode, json, seed};
 use reqwest::Method;
 use std::sync::Arc;
 
@@ -12,13 +12,20 @@ fn every_acknowledged_write_survives_a_crash() {
     let worker = seed(&server);
     let mut created = Vec::new();
     for i in 0..20 {
-        let r = server.post("/skills/", "text/turtle", &format!(
-            "<> <http://www.w3.org/2004/02/skos/core#prefLabel> \"Skill {i}\"@en ."));
+        let r = server.post(
+            "/skills/",
+            "text/turtle",
+            &format!("<> <http://www.w3.org/2004/02/skos/core#prefLabel> \"Skill {i}\"@en ."),
+        );
         assert_eq!(r.status(), StatusCode::CREATED);
         created.push(r.headers()["location"].to_str().unwrap().to_owned());
     }
-    let patched = server.write(Method::PATCH, &worker).header("Content-Type", "application/sparql-update")
-        .body("PREFIX schema: <http://schema.org/> INSERT DATA { <> schema:jobTitle \"Survivor\" }").send().unwrap();
+    let patched = server
+        .write(Method::PATCH, &worker)
+        .header("Content-Type", "application/sparql-update")
+        .body("PREFIX schema: <http://schema.org/> INSERT DATA { <> schema:jobTitle \"Survivor\" }")
+        .send()
+        .unwrap();
     assert_eq!(patched.status(), StatusCode::OK);
     let before = server.graph(&worker);
 
@@ -26,10 +33,17 @@ fn every_acknowledged_write_survives_a_crash() {
 
     assert_eq!(server.graph(&worker), before);
     for location in created {
-        assert_eq!(server.client().get(&location).send().unwrap().status(), StatusCode::OK, "{location} lost");
+        assert_eq!(
+            server.client().get(&location).send().unwrap().status(),
+            StatusCode::OK,
+            "{location} lost"
+        );
     }
     // The token (stored hashed) still works after the restart.
-    let r = server.write(Method::DELETE, "/skills/skill-0").send().unwrap();
+    let r = server
+        .write(Method::DELETE, "/skills/skill-0")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
 
@@ -58,14 +72,21 @@ fn concurrent_patches_to_one_resource_lose_no_update() {
     }
     let doc = json(server.get(&worker, "application/ld+json"));
     let same_as = doc["sameAs"].as_array().unwrap();
-    assert_eq!(same_as.len(), clients * per_client, "every inserted triple is there");
+    assert_eq!(
+        same_as.len(),
+        clients * per_client,
+        "every inserted triple is there"
+    );
 }
 
 #[test]
 fn of_several_puts_with_the_same_if_match_exactly_one_wins() {
     let server = Arc::new(Server::start());
     let worker = seed(&server);
-    let etag = server.get(&worker, "text/turtle").headers()["etag"].to_str().unwrap().to_owned();
+    let etag = server.get(&worker, "text/turtle").headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let coop = server.url("/coops/test-co-op");
     let handles: Vec<_> = (0..6)
         .map(|i| {
@@ -78,6 +99,17 @@ fn of_several_puts_with_the_same_if_match_exactly_one_wins() {
         })
         .collect();
     let statuses: Vec<StatusCode> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::PRECONDITION_FAILED).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::PRECONDITION_FAILED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
 }

@@ -3,16 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use oxigraph::model::dataset::CanonicalizationAlgorithm;
 use oxigraph::model::Graph;
+use oxigraph::model::dataset::CanonicalizationAlgorithm;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-pub use reqwest::blocking::Response;
 pub use reqwest::StatusCode;
+pub use reqwest::blocking::Response;
 
 /// The `coopdir` binary (or `$COOPDIR_BIN`). `cargo test` does not rebuild another
 /// package's binary for these tests, so the first call builds it (a no-op when fresh),
@@ -25,7 +25,10 @@ pub fn coopdir_bin() -> PathBuf {
         }
         // target/<profile>/deps/<test> → target/<profile>/coopdir
         let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile directory");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         // The whole workspace, so that features resolve as in `cargo test --workspace`
@@ -45,11 +48,19 @@ pub fn coopdir_bin() -> PathBuf {
 
 /// Runs `coopdir ARGS` to completion.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(coopdir_bin()).args(args).env("COOPDIR_LOG", "warn").output().expect("coopdir runs")
+    Command::new(coopdir_bin())
+        .args(args)
+        .env("COOPDIR_LOG", "warn")
+        .output()
+        .expect("coopdir runs")
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 pub struct Server {
@@ -77,8 +88,15 @@ impl Server {
         let data = tempfile::tempdir().expect("tempdir");
         let data_path = data.path().to_str().expect("utf-8 path").to_owned();
         let output = run(&["token", "create", "--admin", "--data", &data_path]);
-        assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
-        let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+        assert!(
+            output.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let token = String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned();
         let listen = format!("127.0.0.1:{}", free_port());
         let mut server = Server {
             child: None,
@@ -87,7 +105,10 @@ impl Server {
             data,
             token,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
-            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
         };
         server.spawn();
         server
@@ -96,7 +117,13 @@ impl Server {
     fn spawn(&mut self) {
         let mut command = Command::new(coopdir_bin());
         command
-            .args(["serve", "--data", self.data.path().to_str().expect("path"), "--listen", &self.listen])
+            .args([
+                "serve",
+                "--data",
+                self.data.path().to_str().expect("path"),
+                "--listen",
+                &self.listen,
+            ])
             .args(&self.extra_args)
             .env("COOPDIR_LOG", "warn")
             .stdout(Stdio::null())
@@ -109,10 +136,17 @@ impl Server {
             {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("coopdir serve exited early with {status}");
             }
-            assert!(Instant::now() < deadline, "coopdir serve did not become healthy");
+            assert!(
+                Instant::now() < deadline,
+                "coopdir serve did not become healthy"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -129,7 +163,9 @@ impl Server {
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
     }
@@ -143,16 +179,27 @@ impl Server {
     }
 
     pub fn get(&self, path: &str, accept: &str) -> Response {
-        self.client.get(self.url(path)).header("Accept", accept).send().expect("GET")
+        self.client
+            .get(self.url(path))
+            .header("Accept", accept)
+            .send()
+            .expect("GET")
     }
 
     pub fn get_authenticated(&self, path: &str, accept: &str) -> Response {
-        self.client.get(self.url(path)).header("Accept", accept).bearer_auth(&self.token).send().expect("GET")
+        self.client
+            .get(self.url(path))
+            .header("Accept", accept)
+            .bearer_auth(&self.token)
+            .send()
+            .expect("GET")
     }
 
     /// A request builder with the admin token.
     pub fn write(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(&self.token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
     }
 
     pub fn post(&self, container: &str, content_type: &str, body: &str) -> Response {
@@ -167,7 +214,11 @@ impl Server {
     pub fn graph(&self, path: &str) -> Graph {
         let r = self.get_authenticated(path, "application/n-triples");
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");
-        parse(&r.text().expect("body"), oxigraph::io::RdfFormat::NTriples, &self.url(path))
+        parse(
+            &r.text().expect("body"),
+            oxigraph::io::RdfFormat::NTriples,
+            &self.url(path),
+        )
     }
 }
 
@@ -183,10 +234,16 @@ impl Drop for Server {
 /// Parses RDF text into a canonicalised graph (so that equal graphs compare equal).
 pub fn parse(text: &str, format: oxigraph::io::RdfFormat, base: &str) -> Graph {
     let mut graph = Graph::new();
-    let parser = oxigraph::io::RdfParser::from_format(format).with_base_iri(base).expect("base");
+    let parser = oxigraph::io::RdfParser::from_format(format)
+        .with_base_iri(base)
+        .expect("base");
     for quad in parser.for_slice(text.as_bytes()) {
         let quad = quad.unwrap_or_else(|e| panic!("invalid RDF ({e}):\n{text}"));
-        graph.insert(oxigraph::model::TripleRef::new(&quad.subject, &quad.predicate, &quad.object));
+        graph.insert(oxigraph::model::TripleRef::new(
+            &quad.subject,
+            &quad.predicate,
+            &quad.object,
+        ));
     }
     graph.canonicalize(CanonicalizationAlgorithm::Unstable);
     graph
@@ -204,13 +261,23 @@ pub fn seed(server: &Server) -> String {
         "text/turtle",
         "@prefix skos: <http://www.w3.org/2004/02/skos/core#> . <> a skos:Concept ; skos:prefLabel \"Rust\"@en, \"Rust\"@fr .",
     );
-    assert_eq!(skill.status(), StatusCode::CREATED, "{}", skill.text().unwrap_or_default());
+    assert_eq!(
+        skill.status(),
+        StatusCode::CREATED,
+        "{}",
+        skill.text().unwrap_or_default()
+    );
     let coop = server.post(
         "/coops/",
         "text/turtle",
         "@prefix schema: <http://schema.org/> . <> a schema:Organization ; schema:name \"Test Co-op\" .",
     );
-    assert_eq!(coop.status(), StatusCode::CREATED, "{}", coop.text().unwrap_or_default());
+    assert_eq!(
+        coop.status(),
+        StatusCode::CREATED,
+        "{}",
+        coop.text().unwrap_or_default()
+    );
     let worker = server.post(
         "/workers/",
         "text/turtle",
@@ -222,6 +289,11 @@ pub fn seed(server: &Server) -> String {
             server.url("/skills/rust")
         ),
     );
-    assert_eq!(worker.status(), StatusCode::CREATED, "{}", worker.text().unwrap_or_default());
+    assert_eq!(
+        worker.status(),
+        StatusCode::CREATED,
+        "{}",
+        worker.text().unwrap_or_default()
+    );
     "/workers/ada-lovelace".to_owned()
 }

@@ -1,1 +1,360 @@
-fn main() {}
+//! `coopdir-bench`: generates realistic directory data of any size and drives a real
+//! coopdir server over HTTP with bounded concurrent load, printing throughput, latency
+//! percentiles and the server's peak memory, and writing a JSON report.
+//!
+//! Targets live in `shared/design/performance.md`; they are checked by running this, not
+//! by timed unit tests.
+
+mod generate;
+mod load;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "coopdir-bench", about = "Measure coopdir under load")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write a Turtle dataset: co-ops, workers with 3 to 10 skills from the demo taxonomy, projects.
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        workers: usize,
+        #[arg(long, default_value_t = 0)]
+        coops: usize,
+        #[arg(long, default_value_t = 0)]
+        projects: usize,
+        /// Base URL the IRIs start with.
+        #[arg(long, default_value = "http://127.0.0.1:8080/")]
+        base_url: String,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Run the scenarios against a fresh server and write a JSON report.
+    Run {
+        /// The coopdir binary (default: next to this one).
+        #[arg(long)]
+        coopdir: Option<PathBuf>,
+        /// Seconds of load per throughput scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent connections for the GET scenario.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Workers created one by one.
+        #[arg(long, default_value_t = 1000)]
+        creates: usize,
+        /// Workers in the bulk-import dataset.
+        #[arg(long, default_value_t = 20000)]
+        import_workers: usize,
+        #[arg(long, default_value = "bench-report.json")]
+        report: PathBuf,
+    },
+    /// A bare axum server returning one file's bytes, for comparison (used by `run`).
+    Bare {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        body: PathBuf,
+    },
+}
+
+fn main() -> Result<(), load::BoxError> {
+    match Cli::parse().command {
+        Cmd::Generate {
+            workers,
+            coops,
+            projects,
+            base_url,
+            output,
+        } => {
+            let coops = if coops == 0 {
+                (workers / 20).max(6)
+            } else {
+                coops
+            };
+            let projects = if projects == 0 {
+                (workers / 10).max(8)
+            } else {
+                projects
+            };
+            let triples = generate::write_dataset(&output, &base_url, coops, workers, projects)?;
+            eprintln!(
+                "wrote {} ({coops} co-ops, {workers} workers, {projects} projects, {triples} triples)",
+                output.display()
+            );
+            Ok(())
+        }
+        Cmd::Bare { listen, body } => load::bare_server(&listen, &body),
+        Cmd::Run {
+            coopdir,
+            seconds,
+            connections,
+            creates,
+            import_workers,
+            report,
+        } => {
+            let coopdir = coopdir.unwrap_or_else(sibling_coopdir);
+            run(
+                &coopdir,
+                seconds,
+                connections,
+                creates,
+                import_workers,
+                &report,
+            )
+        }
+    }
+}
+
+fn sibling_coopdir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("coopdir")))
+        .unwrap_or_else(|| PathBuf::from("coopdir"))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Kills the child process when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_ready(url: &str) -> Result<(), load::BoxError> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client
+            .get(url)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{url} did not answer").into())
+}
+
+/// Peak resident memory of a process, in MiB (VmHWM).
+fn peak_memory_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn coopdir_cmd(coopdir: &Path, args: &[&str]) -> Result<String, load::BoxError> {
+    let out = Command::new(coopdir)
+        .args(args)
+        .env("COOPDIR_LOG", "warn")
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "coopdir {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+fn run(
+    coopdir: &Path,
+    seconds: u64,
+    connections: usize,
+    creates: usize,
+    import_workers: usize,
+    report_path: &Path,
+) -> Result<(), load::BoxError> {
+    let work = tempfile::tempdir()?;
+    let data = work.path().join("data");
+    let data_s = data.to_str().ok_or("non-UTF-8 temp path")?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}/");
+
+    // Taxonomy and co-ops first, so that created workers have something to link to.
+    let seed_file = work.path().join("seed.ttl");
+    generate::write_dataset(&seed_file, &base, 50, 0, 0)?;
+    coopdir_cmd(
+        coopdir,
+        &[
+            "import",
+            "--data",
+            data_s,
+            "--base-url",
+            &base,
+            seed_file.to_str().ok_or("path")?,
+        ],
+    )?;
+    let token = coopdir_cmd(coopdir, &["token", "create", "--admin", "--data", data_s])?
+        .trim()
+        .to_owned();
+
+    let server = Command::new(coopdir)
+        .args([
+            "serve",
+            "--data",
+            data_s,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("COOPDIR_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server_pid = server.id();
+    let server = Guard(server);
+    wait_ready(&format!("{base}health"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+
+    // 2. Create workers one by one.
+    let bodies = generate::worker_bodies(&base, creates, 50);
+    let created = runtime.block_on(load::sequential_posts(
+        &format!("{base}workers/"),
+        &token,
+        &bodies,
+    ))?;
+    println!(
+        "create {creates} workers one by one: {:.3} s in total ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms",
+        created.total.as_secs_f64(),
+        creates as f64 / created.total.as_secs_f64(),
+        created.p50_ms,
+        created.p99_ms
+    );
+
+    // 3. List every member of the container, following pages.
+    let listing = runtime.block_on(load::list_all(&format!("{base}workers/"), 20))?;
+    println!(
+        "list all {} members ({} pages): median {:.2} ms, best {:.2} ms in total",
+        listing.members, listing.pages, listing.median_ms, listing.best_ms
+    );
+
+    // 1. GET one worker as JSON-LD under load, and a bare axum server with the same bytes.
+    let worker_url = format!("{base}workers/{}", generate::worker_slug(0));
+    let body = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(&worker_url)
+            .header("Accept", "application/ld+json")
+            .send()
+            .await?
+            .bytes()
+            .await
+    })?;
+    let body_file = work.path().join("worker.json");
+    std::fs::write(&body_file, &body)?;
+    let duration = Duration::from_secs(seconds);
+    let coopdir_get = runtime.block_on(load::get_load(&worker_url, connections, duration))?;
+    let bare_port = free_port()?;
+    let bare = Guard(
+        Command::new(std::env::current_exe()?)
+            .args([
+                "bare",
+                "--listen",
+                &format!("127.0.0.1:{bare_port}"),
+                "--body",
+                body_file.to_str().ok_or("path")?,
+            ])
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_ready(&format!("http://127.0.0.1:{bare_port}/"))?;
+    let bare_get = runtime.block_on(load::get_load(
+        &format!("http://127.0.0.1:{bare_port}/"),
+        connections,
+        duration,
+    ))?;
+    drop(bare);
+    let ratio = coopdir_get.requests_per_second / bare_get.requests_per_second;
+    println!(
+        "GET one worker (JSON-LD, {} bytes, {connections} connections): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; bare axum {:.0} req/s (p99 {:.2} ms); ratio {:.0} %",
+        body.len(),
+        coopdir_get.requests_per_second,
+        coopdir_get.p50_ms,
+        coopdir_get.p99_ms,
+        bare_get.requests_per_second,
+        bare_get.p99_ms,
+        ratio * 100.0
+    );
+    let peak = peak_memory_mib(server_pid);
+    drop(server);
+    println!(
+        "server peak memory: {}",
+        peak.map(|m| format!("{m:.1} MiB"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+
+    // 5. Bulk import into an empty store.
+    let import_file = work.path().join("import.ttl");
+    let triples = generate::write_dataset(
+        &import_file,
+        &base,
+        (import_workers / 20).max(6),
+        import_workers,
+        import_workers / 10,
+    )?;
+    let import_data = work.path().join("import-data");
+    let started = Instant::now();
+    coopdir_cmd(
+        coopdir,
+        &[
+            "import",
+            "--data",
+            import_data.to_str().ok_or("path")?,
+            "--base-url",
+            &base,
+            import_file.to_str().ok_or("path")?,
+        ],
+    )?;
+    let import_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "bulk import of {triples} triples ({import_workers} workers): {import_seconds:.2} s, {:.0} triples/s",
+        triples as f64 / import_seconds
+    );
+
+    let report = json!({
+        "get_one_worker_jsonld": {
+            "connections": connections, "seconds": seconds, "bytes": body.len(),
+            "requests_per_second": coopdir_get.requests_per_second, "p50_ms": coopdir_get.p50_ms, "p99_ms": coopdir_get.p99_ms,
+            "errors": coopdir_get.errors,
+            "bare_axum_requests_per_second": bare_get.requests_per_second, "bare_axum_p99_ms": bare_get.p99_ms,
+            "ratio_to_bare_axum": ratio,
+        },
+        "create_workers_one_by_one": {
+            "count": creates, "total_seconds": created.total.as_secs_f64(), "p50_ms": created.p50_ms, "p99_ms": created.p99_ms,
+        },
+        "list_container": {
+            "members": listing.members, "pages": listing.pages, "median_total_ms": listing.median_ms, "best_total_ms": listing.best_ms,
+        },
+        "bulk_import": { "triples": triples, "seconds": import_seconds, "triples_per_second": triples as f64 / import_seconds },
+        "server_peak_memory_mib": peak,
+        "collaborator_search": "not measured: search does not exist yet",
+    });
+    std::fs::write(report_path, serde_json::to_string_pretty(&report)?)?;
+    println!("report written to {}", report_path.display());
+    Ok(())
+}

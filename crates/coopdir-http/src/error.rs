@@ -1,9 +1,9 @@
 //! The one place where errors become HTTP responses: RFC 9457 problem details.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use coopdir_ldp::{report_json, LdpError};
-use serde_json::{json, Value};
+use coopdir_ldp::{LdpError, report_json};
+use serde_json::{Value, json};
 
 /// An error as the client sees it.
 #[derive(Debug)]
@@ -13,15 +13,27 @@ pub struct ApiError {
     pub kind: &'static str,
     pub title: &'static str,
     pub detail: String,
-    pub extra: Option<(&'static str, Value)>,
+    pub extra: Option<Box<(&'static str, Value)>>,
     pub headers: Vec<(header::HeaderName, String)>,
 }
 
 const PROBLEM_BASE: &str = "https://w3id.org/coopdir/problems/";
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, title, detail: detail.into(), extra: None, headers: Vec::new() }
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            extra: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
@@ -30,22 +42,42 @@ impl ApiError {
     }
 
     pub fn not_found(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not Found", format!("nothing at {path}; GET / lists the containers"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            format!("nothing at {path}; GET / lists the containers"),
+        )
     }
 
     pub fn method_not_allowed(allow: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method Not Allowed", detail)
-            .with_header(header::ALLOW, allow)
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method Not Allowed",
+            detail,
+        )
+        .with_header(header::ALLOW, allow)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
-            .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"coopdir\"")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+        .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"coopdir\"")
     }
 
     pub fn unsupported_media_type(detail: impl Into<String>, accepted: &str) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported Media Type", detail)
-            .with_header(header::ACCEPT, accepted)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            detail,
+        )
+        .with_header(header::ACCEPT, accepted)
     }
 
     pub fn too_large(limit: usize) -> Self {
@@ -53,17 +85,29 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Payload Too Large",
-            format!("the body is larger than the limit of {limit} bytes; split the data into several requests or use `coopdir import`"),
+            format!(
+                "the body is larger than the limit of {limit} bytes; split the data into several requests or use `coopdir import`"
+            ),
         )
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad Request",
+            detail,
+        )
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error", "the server failed; the error is in its log, and nothing was changed")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal Server Error",
+            "the server failed; the error is in its log, and nothing was changed",
+        )
     }
 }
 
@@ -71,28 +115,56 @@ impl From<LdpError> for ApiError {
     fn from(e: LdpError) -> Self {
         match e {
             LdpError::NotFound(path) => ApiError::not_found(&path),
-            LdpError::MethodNotAllowed(detail) => ApiError::method_not_allowed("GET, HEAD, OPTIONS, POST", detail),
-            LdpError::PreconditionFailed { .. } => ApiError::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition Failed", e.to_string()),
-            LdpError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
+            LdpError::MethodNotAllowed(detail) => {
+                ApiError::method_not_allowed("GET, HEAD, OPTIONS, POST", detail)
+            }
+            LdpError::PreconditionFailed { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition Failed",
+                e.to_string(),
+            ),
+            LdpError::Conflict(detail) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            }
             LdpError::ConflictWithReport { message, report } => {
                 let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", message);
-                err.extra = Some(("report", report_json(&report)));
+                err.extra = Some(Box::new(("report", report_json(&report))));
                 err
             }
             LdpError::Invalid(report) => {
-                let summary: Vec<String> = report.violations().take(5).map(|r| r.message.clone()).collect();
+                let summary: Vec<String> = report
+                    .violations()
+                    .take(5)
+                    .map(|r| r.message.clone())
+                    .collect();
                 let mut err = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "shape-violation",
                     "Shape Violation",
-                    format!("the data does not conform to the shapes: {}", summary.join("; ")),
+                    format!(
+                        "the data does not conform to the shapes: {}",
+                        summary.join("; ")
+                    ),
                 );
-                err.extra = Some(("report", report_json(&report)));
+                err.extra = Some(Box::new(("report", report_json(&report))));
                 err
             }
-            LdpError::Unprocessable(detail) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", detail),
-            LdpError::Syntax(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed", "Malformed Body", e.to_string()),
-            LdpError::BadPatch(detail) => ApiError::new(StatusCode::BAD_REQUEST, "bad-patch", "Bad Patch", detail),
+            LdpError::Unprocessable(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable Content",
+                detail,
+            ),
+            LdpError::Syntax(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "Malformed Body",
+                e.to_string(),
+            ),
+            LdpError::BadPatch(detail) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad-patch", "Bad Patch", detail)
+            }
             LdpError::Store(e) => ApiError::internal(e),
             LdpError::Internal(e) => ApiError::internal(e),
         }
@@ -107,12 +179,20 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if let Some((key, value)) = self.extra {
+        if let Some(extra) = self.extra {
+            let (key, value) = *extra;
             body[key] = value;
         }
-        let mut response = (self.status, serde_json::to_string_pretty(&body).unwrap_or_default()).into_response();
+        let mut response = (
+            self.status,
+            serde_json::to_string_pretty(&body).unwrap_or_default(),
+        )
+            .into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);

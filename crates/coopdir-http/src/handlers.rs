@@ -3,11 +3,11 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use coopdir_ldp::{Location, Patch, Precondition, Representation, WriteOutcome};
-use coopdir_syntax::{parse_graph, write_graph, OutputFormat};
+use coopdir_syntax::{OutputFormat, parse_graph, write_graph};
 use coopdir_vocab::Kind;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use oxigraph::model::NamedNode;
@@ -15,7 +15,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::negotiate::{self, choose_output, input_format, media_type, variant, ACCEPT_PATCH, ACCEPT_POST};
+use crate::negotiate::{
+    self, ACCEPT_PATCH, ACCEPT_POST, choose_output, input_format, media_type, variant,
+};
 use crate::{ApiError, AppState};
 
 type Shared = State<Arc<AppState>>;
@@ -38,13 +40,16 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     header_str(headers, header::AUTHORIZATION)
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
 }
 
@@ -58,13 +63,16 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "writes need a credential: send `Authorization: Bearer <token>` (an operator creates one with `coopdir token create --admin --data DIR`)",
         )),
         Some(token) if state.directory.verify_token(token) => Ok(()),
-        Some(_) => Err(ApiError::unauthorized("the bearer token is not valid: check it, or ask an operator for a new one")),
+        Some(_) => Err(ApiError::unauthorized(
+            "the bearer token is not valid: check it, or ask an operator for a new one",
+        )),
     }
 }
 
 /// Reads the body, refusing it before reading when it is declared too large.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    if let Some(length) = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+    if let Some(length) =
+        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
         && length > limit as u64
     {
         return Err(ApiError::too_large(limit));
@@ -72,7 +80,9 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(limit)),
-        Err(e) => Err(ApiError::bad_request(format!("could not read the request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -92,26 +102,39 @@ fn prefers_minimal(headers: &HeaderMap) -> bool {
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
 }
 
 /// `Prefer: return=representation; include="…#PreferMinimalContainer"` (or omitting
 /// `PreferContainment`) asks for a container without its members.
 fn prefers_minimal_container(headers: &HeaderMap) -> bool {
-    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        let include = v.contains("include=") && (v.contains("PreferMinimalContainer") || v.contains("PreferEmptyContainer"));
-        let omit = v.contains("omit=") && v.contains("PreferContainment");
-        include || omit
-    })
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            let include = v.contains("include=")
+                && (v.contains("PreferMinimalContainer") || v.contains("PreferEmptyContainer"));
+            let omit = v.contains("omit=") && v.contains("PreferContainment");
+            include || omit
+        })
 }
 
 fn precondition(headers: &HeaderMap) -> Precondition {
-    Precondition::from_headers(header_str(headers, header::IF_MATCH), header_str(headers, header::IF_NONE_MATCH))
+    Precondition::from_headers(
+        header_str(headers, header::IF_MATCH),
+        header_str(headers, header::IF_NONE_MATCH),
+    )
 }
 
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     header_str(headers, header::IF_NONE_MATCH).is_some_and(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+        v.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
     })
 }
 
@@ -145,13 +168,25 @@ impl Headers {
     }
 
     fn container(state: &AppState, kind: Option<Kind>) -> Self {
-        let mut links = vec![LDP_RESOURCE.into(), LDP_RDF_SOURCE.into(), LDP_CONTAINER.into(), LDP_BASIC_CONTAINER.into()];
+        let mut links = vec![
+            LDP_RESOURCE.into(),
+            LDP_RDF_SOURCE.into(),
+            LDP_CONTAINER.into(),
+            LDP_BASIC_CONTAINER.into(),
+        ];
         if let Some(kind) = kind {
-            links.push(format!("<{}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\"", state.directory.paths().shape(kind)));
+            links.push(format!(
+                "<{}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\"",
+                state.directory.paths().shape(kind)
+            ));
         }
         Self {
             links,
-            allow: if kind.is_some() { CONTAINER_ALLOW } else { READ_ONLY_ALLOW },
+            allow: if kind.is_some() {
+                CONTAINER_ALLOW
+            } else {
+                READ_ONLY_ALLOW
+            },
             accept_post: kind.is_some(),
             accept_patch: false,
         }
@@ -161,10 +196,18 @@ impl Headers {
         set(response, header::LINK, &self.links.join(", "));
         set(response, header::ALLOW, self.allow);
         if self.accept_post {
-            set(response, header::HeaderName::from_static("accept-post"), ACCEPT_POST);
+            set(
+                response,
+                header::HeaderName::from_static("accept-post"),
+                ACCEPT_POST,
+            );
         }
         if self.accept_patch {
-            set(response, header::HeaderName::from_static("accept-patch"), ACCEPT_PATCH);
+            set(
+                response,
+                header::HeaderName::from_static("accept-patch"),
+                ACCEPT_PATCH,
+            );
         }
         set(response, header::VARY, "Accept, Authorization, Prefer");
     }
@@ -185,14 +228,21 @@ fn graph_response(
     variant_suffix: &str,
     headers: &Headers,
 ) -> Response {
-    let etag = rep.etag.header(&format!("{}{variant_suffix}", variant(format)));
+    let etag = rep
+        .etag
+        .header(&format!("{}{variant_suffix}", variant(format)));
     if not_modified(request, &etag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         set(&mut response, header::ETAG, &etag);
         headers.apply(&mut response);
         return response;
     }
-    let body = write_graph(&rep.graph, format, Some(rep.subject.as_ref()), &state.directory.paths().context());
+    let body = write_graph(
+        &rep.graph,
+        format,
+        Some(rep.subject.as_ref()),
+        &state.directory.paths().context(),
+    );
     let mut response = (StatusCode::OK, body).into_response();
     set(&mut response, header::CONTENT_TYPE, media_type(format));
     set(&mut response, header::ETAG, &etag);
@@ -202,7 +252,11 @@ fn graph_response(
 
 // ---- routes --------------------------------------------------------------------
 
-pub async fn root(State(state): Shared, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn root(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let h = Headers::container(&state, None);
     match method {
         Method::GET | Method::HEAD => {
@@ -211,7 +265,10 @@ pub async fn root(State(state): Shared, method: Method, headers: HeaderMap) -> R
             Ok(graph_response(&state, &headers, &rep, format, "", &h))
         }
         Method::OPTIONS => Ok(options_response(&h)),
-        _ => Err(ApiError::method_not_allowed(READ_ONLY_ALLOW, "the root container is read-only: POST to /coops/, /workers/, /skills/ or /projects/")),
+        _ => Err(ApiError::method_not_allowed(
+            READ_ONLY_ALLOW,
+            "the root container is read-only: POST to /coops/, /workers/, /skills/ or /projects/",
+        )),
     }
 }
 
@@ -244,7 +301,10 @@ pub async fn container(
         }
         Method::OPTIONS => Ok(options_response(&h)),
         Method::POST => create(&state, kind, &headers, body).await,
-        _ => Err(ApiError::method_not_allowed(CONTAINER_ALLOW, "containers accept GET and POST; write to a member's own IRI to change it")),
+        _ => Err(ApiError::method_not_allowed(
+            CONTAINER_ALLOW,
+            "containers accept GET and POST; write to a member's own IRI to change it",
+        )),
     }
 }
 
@@ -269,11 +329,24 @@ async fn list_container(
         graph: listing.graph,
         etag: listing.etag,
     };
-    let suffix = format!("-p{}s{size}{}", listing.page, if minimal { "m" } else { "" });
+    let suffix = format!(
+        "-p{}s{size}{}",
+        listing.page,
+        if minimal { "m" } else { "" }
+    );
     let mut h = h;
     if !minimal {
-        let size_param = if size == default_size { String::new() } else { format!("&size={size}") };
-        let page_link = |n: usize, rel: &str| format!("<{}?page={n}{size_param}>; rel=\"{rel}\"", container_iri.as_str());
+        let size_param = if size == default_size {
+            String::new()
+        } else {
+            format!("&size={size}")
+        };
+        let page_link = |n: usize, rel: &str| {
+            format!(
+                "<{}?page={n}{size_param}>; rel=\"{rel}\"",
+                container_iri.as_str()
+            )
+        };
         h.links.push(page_link(1, "first"));
         h.links.push(page_link(listing.pages, "last"));
         if listing.page > 1 {
@@ -285,7 +358,11 @@ async fn list_container(
     }
     let mut response = graph_response(state, headers, &rep, format, &suffix, &h);
     if minimal {
-        set(&mut response, header::HeaderName::from_static("preference-applied"), "return=representation");
+        set(
+            &mut response,
+            header::HeaderName::from_static("preference-applied"),
+            "return=representation",
+        );
     }
     Ok(response)
 }
@@ -310,11 +387,18 @@ pub async fn resource(
             let directory = state.directory.clone();
             let target = iri.clone();
             let rep = blocking(move || directory.read(&target, private)).await?;
-            Ok(graph_response(&state, &headers, &rep, format, if private { "-p" } else { "" }, &h))
+            Ok(graph_response(
+                &state,
+                &headers,
+                &rep,
+                format,
+                if private { "-p" } else { "" },
+                &h,
+            ))
         }
         Method::OPTIONS => Ok(options_response(&h)),
-        Method::PUT => replace(&state, iri, &headers, body).await,
-        Method::PATCH => patch(&state, iri, &headers, body).await,
+        Method::PUT => replace(&state, kind, iri, &headers, body).await,
+        Method::PATCH => patch(&state, kind, iri, &headers, body).await,
         Method::DELETE => {
             authorize(&state, &headers)?;
             let precondition = precondition(&headers);
@@ -322,7 +406,10 @@ pub async fn resource(
             blocking(move || directory.delete(&iri, &precondition)).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        _ => Err(ApiError::method_not_allowed(RESOURCE_ALLOW, format!("{method} is not supported on a resource"))),
+        _ => Err(ApiError::method_not_allowed(
+            RESOURCE_ALLOW,
+            format!("{method} is not supported on a resource"),
+        )),
     }
 }
 
@@ -352,30 +439,44 @@ async fn parse_body(
         .map_err(|e| ApiError::from(coopdir_ldp::LdpError::from(e)))
 }
 
-async fn create(state: &Arc<AppState>, kind: Kind, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create(
+    state: &Arc<AppState>,
+    kind: Kind,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     authorize(state, headers)?;
     let provisional = state.directory.provisional_iri(kind);
     let graph = parse_body(state, headers, body, &provisional).await?;
     let slug = header_str(headers, header::HeaderName::from_static("slug")).map(str::to_owned);
     let directory = state.directory.clone();
-    let outcome = blocking(move || directory.create(kind, slug.as_deref(), &provisional, graph)).await?;
+    let outcome =
+        blocking(move || directory.create(kind, slug.as_deref(), &provisional, graph)).await?;
     write_response(state, headers, kind, outcome)
 }
 
-async fn replace(state: &Arc<AppState>, iri: NamedNode, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn replace(
+    state: &Arc<AppState>,
+    kind: Kind,
+    iri: NamedNode,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     authorize(state, headers)?;
     let graph = parse_body(state, headers, body, &iri).await?;
     let precondition = precondition(headers);
     let directory = state.directory.clone();
-    let kind = match state.directory.paths().locate(iri.as_str()) {
-        Some(Location::Member(kind, _)) => kind,
-        _ => return Err(ApiError::not_found(iri.as_str())),
-    };
     let outcome = blocking(move || directory.replace(&iri, graph, &precondition)).await?;
     write_response(state, headers, kind, outcome)
 }
 
-async fn patch(state: &Arc<AppState>, iri: NamedNode, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn patch(
+    state: &Arc<AppState>,
+    kind: Kind,
+    iri: NamedNode,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     authorize(state, headers)?;
     let media = header_str(headers, header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
@@ -385,41 +486,74 @@ async fn patch(state: &Arc<AppState>, iri: NamedNode, headers: &HeaderMap, body:
         Some(negotiate::N3) => Patch::N3,
         other => {
             return Err(ApiError::unsupported_media_type(
-                format!("PATCH takes {ACCEPT_PATCH}; got {}", other.unwrap_or("no Content-Type")),
+                format!(
+                    "PATCH takes {ACCEPT_PATCH}; got {}",
+                    other.unwrap_or("no Content-Type")
+                ),
                 ACCEPT_PATCH,
             )
-            .with_header(header::HeaderName::from_static("accept-patch"), ACCEPT_PATCH));
+            .with_header(
+                header::HeaderName::from_static("accept-patch"),
+                ACCEPT_PATCH,
+            ));
         }
     };
     let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::bad_request("the patch is not UTF-8 text"))?;
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::bad_request("the patch is not UTF-8 text"))?;
     let precondition = precondition(headers);
-    let kind = match state.directory.paths().locate(iri.as_str()) {
-        Some(Location::Member(kind, _)) => kind,
-        _ => return Err(ApiError::not_found(iri.as_str())),
-    };
     let directory = state.directory.clone();
     let outcome = blocking(move || directory.patch(&iri, &make(text), &precondition)).await?;
     write_response(state, headers, kind, outcome)
 }
 
 /// 201 (created) or 200 with the stored representation, or 204 with `Prefer: return=minimal`.
-fn write_response(state: &AppState, headers: &HeaderMap, kind: Kind, outcome: WriteOutcome) -> Result<Response, ApiError> {
+fn write_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+    outcome: WriteOutcome,
+) -> Result<Response, ApiError> {
     let h = Headers::resource(state, kind);
     let minimal = prefers_minimal(headers);
     let format = choose_output(header_str(headers, header::ACCEPT)).unwrap_or(OutputFormat::JsonLd);
     let mut response = if minimal {
-        let status = if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+        let status = if outcome.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::NO_CONTENT
+        };
         let mut r = status.into_response();
-        set(&mut r, header::HeaderName::from_static("preference-applied"), "return=minimal");
-        set(&mut r, header::ETAG, &outcome.etag.header(&format!("{}-p", variant(format))));
+        set(
+            &mut r,
+            header::HeaderName::from_static("preference-applied"),
+            "return=minimal",
+        );
+        set(
+            &mut r,
+            header::ETAG,
+            &outcome.etag.header(&format!("{}-p", variant(format))),
+        );
         r
     } else {
-        let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
-        let body = write_graph(&outcome.graph, format, Some(outcome.iri.as_ref()), &state.directory.paths().context());
+        let status = if outcome.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let body = write_graph(
+            &outcome.graph,
+            format,
+            Some(outcome.iri.as_ref()),
+            &state.directory.paths().context(),
+        );
         let mut r = (status, body).into_response();
         set(&mut r, header::CONTENT_TYPE, media_type(format));
-        set(&mut r, header::ETAG, &outcome.etag.header(&format!("{}-p", variant(format))));
+        set(
+            &mut r,
+            header::ETAG,
+            &outcome.etag.header(&format!("{}-p", variant(format))),
+        );
         r
     };
     if outcome.created {
@@ -432,7 +566,11 @@ fn write_response(state: &AppState, headers: &HeaderMap, kind: Kind, outcome: Wr
 pub async fn context() -> Response {
     let mut response = coopdir_vocab::CONTEXT.into_response();
     set(&mut response, header::CONTENT_TYPE, "application/ld+json");
-    set(&mut response, header::CACHE_CONTROL, "public, max-age=86400");
+    set(
+        &mut response,
+        header::CACHE_CONTROL,
+        "public, max-age=86400",
+    );
     response
 }
 
@@ -454,7 +592,9 @@ pub async fn shape(State(state): Shared, Path(name): Path<String>) -> Result<Res
 pub async fn health(State(state): Shared) -> Result<Response, ApiError> {
     let directory = state.directory.clone();
     let quads = blocking(move || Ok(directory.store().len()?)).await?;
-    let mut response = serde_json::json!({ "status": "ok", "quads": quads }).to_string().into_response();
+    let mut response = serde_json::json!({ "status": "ok", "quads": quads })
+        .to_string()
+        .into_response();
     set(&mut response, header::CONTENT_TYPE, "application/json");
     Ok(response)
 }

@@ -10,8 +10,8 @@ mod negotiate;
 
 pub use error::ApiError;
 
-use axum::routing::{any, get};
 use axum::Router;
+use axum::routing::{any, get};
 use coopdir_ldp::Directory;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, page_size: 100 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            page_size: 100,
+        }
     }
 }
 
@@ -72,7 +75,9 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig) -> Router {
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

@@ -49,7 +49,9 @@ pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
             continue;
         }
         let format = match media.as_str() {
-            "application/ld+json" | "application/json" | "*/*" | "application/*" => OutputFormat::JsonLd,
+            "application/ld+json" | "application/json" | "*/*" | "application/*" => {
+                OutputFormat::JsonLd
+            }
             "text/turtle" | "text/*" => OutputFormat::Turtle,
             "application/n-triples" => OutputFormat::NTriples,
             _ => continue,
@@ -83,7 +85,10 @@ mod tests {
     fn browsers_and_generic_clients_get_json_ld() {
         assert_eq!(choose_output(None), Some(OutputFormat::JsonLd));
         assert_eq!(choose_output(Some("*/*")), Some(OutputFormat::JsonLd));
-        assert_eq!(choose_output(Some("application/json")), Some(OutputFormat::JsonLd));
+        assert_eq!(
+            choose_output(Some("application/json")),
+            Some(OutputFormat::JsonLd)
+        );
     }
 
     #[test]
@@ -92,7 +97,10 @@ mod tests {
             choose_output(Some("application/ld+json;q=0.5, text/turtle")),
             Some(OutputFormat::Turtle)
         );
-        assert_eq!(choose_output(Some("application/n-triples")), Some(OutputFormat::NTriples));
+        assert_eq!(
+            choose_output(Some("application/n-triples")),
+            Some(OutputFormat::NTriples)
+        );
         assert_eq!(choose_output(Some("image/png")), None);
         assert_eq!(choose_output(Some("text/turtle;q=0")), None);
     }

@@ -3,7 +3,7 @@
 //! Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely (a slow
 //! password hash protects low-entropy secrets; these are not).
 
-use coopdir_store::{ChangeSet, GraphStore, StoreError, SYSTEM_GRAPH};
+use coopdir_store::{ChangeSet, GraphStore, SYSTEM_GRAPH, StoreError};
 use oxigraph::model::{Literal, NamedNode, NamedNodeRef, Quad, Term};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -23,7 +23,12 @@ pub fn create_admin_token(store: &dyn GraphStore) -> Result<String, StoreError> 
     let id = NamedNode::new_unchecked(format!("urn:coopdir:token:{}", uuid::Uuid::new_v4()));
     let changes = ChangeSet {
         insert: vec![
-            Quad::new(id.clone(), TOKEN_HASH, Literal::from(hash(&token)), SYSTEM_GRAPH),
+            Quad::new(
+                id.clone(),
+                TOKEN_HASH,
+                Literal::from(hash(&token)),
+                SYSTEM_GRAPH,
+            ),
             Quad::new(id, TOKEN_ROLE, Literal::from("admin"), SYSTEM_GRAPH),
         ],
         ..Default::default()

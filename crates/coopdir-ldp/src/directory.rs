@@ -1,7 +1,7 @@
 //! The directory: reads and validated, consistent writes of LDP resources.
 
 use coopdir_store::{ChangeSet, GraphStore};
-use coopdir_vocab::{dcterms, ldp, schema, Kind, INVERSE_LINKS, PRIVATE_PROPERTIES};
+use coopdir_vocab::{INVERSE_LINKS, Kind, PRIVATE_PROPERTIES, dcterms, ldp, schema};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{
     Graph, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term,
@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::etag::{ETag, Precondition};
 use crate::patch::Patch;
-use crate::paths::{slugify, Location, Paths};
+use crate::paths::{Location, Paths, slugify};
 use crate::shapes::ShapeSet;
-use crate::{credentials, LdpError};
+use crate::{LdpError, credentials};
 
 /// A resource as read: its graph and version.
 #[derive(Debug, Clone)]
@@ -56,7 +56,11 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn new(store: Arc<dyn GraphStore>, shapes: ShapeSet, paths: Paths) -> Result<Self, LdpError> {
+    pub fn new(
+        store: Arc<dyn GraphStore>,
+        shapes: ShapeSet,
+        paths: Paths,
+    ) -> Result<Self, LdpError> {
         let hashes = credentials::admin_token_hashes(store.as_ref())?;
         Ok(Self {
             store,
@@ -82,14 +86,19 @@ impl Directory {
     /// The writer lock. A panic while holding it cannot leave a half-applied write
     /// (writes are one transaction), so a poisoned lock is safe to reuse.
     pub(crate) fn writer_lock(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     // ---- credentials -------------------------------------------------------------
 
     pub fn verify_token(&self, token: &str) -> bool {
         let hash = credentials::hash(token);
-        self.token_hashes.read().map(|set| set.contains(&hash)).unwrap_or(false)
+        self.token_hashes
+            .read()
+            .map(|set| set.contains(&hash))
+            .unwrap_or(false)
     }
 
     pub fn create_admin_token(&self) -> Result<String, LdpError> {
@@ -116,14 +125,23 @@ impl Directory {
         if !include_private && graph.contains(TripleRef::new(iri, rdf::TYPE, schema::PERSON)) {
             let private: Vec<Triple> = PRIVATE_PROPERTIES
                 .iter()
-                .flat_map(|p| graph.triples_for_subject(iri).filter(move |t| t.predicate == *p))
+                .flat_map(|p| {
+                    graph
+                        .triples_for_subject(iri)
+                        .filter(move |t| t.predicate == *p)
+                })
                 .map(TripleRef::into_owned)
                 .collect();
             for t in &private {
                 graph.remove(t);
             }
         }
-        Ok(Representation { subject: iri.clone(), kind, graph, etag })
+        Ok(Representation {
+            subject: iri.clone(),
+            kind,
+            graph,
+            etag,
+        })
     }
 
     pub fn exists(&self, iri: &NamedNode) -> Result<bool, LdpError> {
@@ -142,7 +160,12 @@ impl Directory {
             graph.insert(TripleRef::new(&c, rdf::TYPE, ldp::BASIC_CONTAINER));
         }
         let etag = ETag::of_graph(&graph);
-        Representation { subject: root, kind: None, graph, etag }
+        Representation {
+            subject: root,
+            kind: None,
+            graph,
+            etag,
+        }
     }
 
     /// Sorted IRIs of a container's members.
@@ -181,7 +204,10 @@ impl Directory {
         if !minimal {
             for member in members.iter().skip((page - 1) * page_size).take(page_size) {
                 graph.insert(TripleRef::new(&container, ldp::CONTAINS, member));
-                for class in self.store.objects(member.as_ref(), member.as_ref(), rdf::TYPE)? {
+                for class in self
+                    .store
+                    .objects(member.as_ref(), member.as_ref(), rdf::TYPE)?
+                {
                     graph.insert(TripleRef::new(member, rdf::TYPE, class.as_ref()));
                 }
                 for p in kind.summary_properties() {
@@ -192,7 +218,14 @@ impl Directory {
             }
         }
         let etag = ETag::of_graph(&graph);
-        Ok(ContainerPage { kind, graph, etag, page, pages, total })
+        Ok(ContainerPage {
+            kind,
+            graph,
+            etag,
+            page,
+            pages,
+            total,
+        })
     }
 
     /// The current version of a resource, if it exists.
@@ -205,7 +238,8 @@ impl Directory {
 
     /// A fresh IRI to parse a POST body against; [`Self::create`] renames it.
     pub fn provisional_iri(&self, kind: Kind) -> NamedNode {
-        self.paths.member(kind, &format!("new-{}", uuid::Uuid::new_v4().simple()))
+        self.paths
+            .member(kind, &format!("new-{}", uuid::Uuid::new_v4().simple()))
     }
 
     /// Creates a member of `kind`'s container from `graph`, which describes `provisional`.
@@ -223,7 +257,10 @@ impl Directory {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
         let mut slug = base_slug.clone();
         let mut n = 2;
-        while self.store.contains_graph(self.paths.member(kind, &slug).as_ref())? {
+        while self
+            .store
+            .contains_graph(self.paths.member(kind, &slug).as_ref())?
+        {
             slug = format!("{base_slug}-{n}");
             n += 1;
         }
@@ -244,7 +281,9 @@ impl Directory {
         let old = self.store.graph(iri.as_ref())?;
         let current = (!old.is_empty()).then(|| ETag::of_graph(&old));
         if !precondition.check(current.as_ref()) {
-            return Err(LdpError::PreconditionFailed { current: current.map(|e| e.version) });
+            return Err(LdpError::PreconditionFailed {
+                current: current.map(|e| e.version),
+            });
         }
         self.write_locked(kind, iri, graph, (!old.is_empty()).then_some(old))
     }
@@ -264,7 +303,9 @@ impl Directory {
         }
         let current = ETag::of_graph(&old);
         if !precondition.check(Some(&current)) {
-            return Err(LdpError::PreconditionFailed { current: Some(current.version) });
+            return Err(LdpError::PreconditionFailed {
+                current: Some(current.version),
+            });
         }
         let mut editable = old.clone();
         strip_server_managed(&mut editable, iri);
@@ -282,11 +323,21 @@ impl Directory {
         }
         let current = ETag::of_graph(&old);
         if !precondition.check(Some(&current)) {
-            return Err(LdpError::PreconditionFailed { current: Some(current.version) });
+            return Err(LdpError::PreconditionFailed {
+                current: Some(current.version),
+            });
         }
         let container = self.paths.container(kind);
-        let mut changes = ChangeSet { drop: vec![iri.clone()], ..Default::default() };
-        changes.remove.push(Quad::new(container.clone(), ldp::CONTAINS, iri.clone(), container.clone()));
+        let mut changes = ChangeSet {
+            drop: vec![iri.clone()],
+            ..Default::default()
+        };
+        changes.remove.push(Quad::new(
+            container.clone(),
+            ldp::CONTAINS,
+            iri.clone(),
+            container.clone(),
+        ));
 
         let mut affected: BTreeSet<NamedNode> = BTreeSet::new();
         for quad in self.store.quads_with_object(iri.as_ref().into())? {
@@ -300,7 +351,7 @@ impl Directory {
         for g in affected {
             let mut graph = self.store.graph(g.as_ref())?;
             remove_links_to(&mut graph, iri);
-            let report = self.validate(&g, &graph, Some(iri))?;
+            let report = self.validate(&graph, Some(iri))?;
             if !report.conforms() {
                 return Err(LdpError::ConflictWithReport {
                     message: format!(
@@ -341,12 +392,15 @@ impl Directory {
         strip_server_managed(&mut graph, iri);
         let created = old
             .as_ref()
-            .and_then(|o| o.object_for_subject_predicate(iri, dcterms::CREATED).map(TermRef::into_owned))
+            .and_then(|o| {
+                o.object_for_subject_predicate(iri, dcterms::CREATED)
+                    .map(TermRef::into_owned)
+            })
             .unwrap_or_else(|| now.clone().into());
         graph.insert(TripleRef::new(iri, dcterms::CREATED, created.as_ref()));
         graph.insert(TripleRef::new(iri, dcterms::MODIFIED, &now));
 
-        let report = self.validate(iri, &graph, None)?;
+        let report = self.validate(&graph, None)?;
         if !report.conforms() {
             return Err(LdpError::Invalid(report));
         }
@@ -355,14 +409,24 @@ impl Directory {
         let is_new = old.is_none();
         if is_new {
             let container = self.paths.container(kind);
-            changes.insert.push(Quad::new(container.clone(), ldp::CONTAINS, iri.clone(), container));
+            changes.insert.push(Quad::new(
+                container.clone(),
+                ldp::CONTAINS,
+                iri.clone(),
+                container,
+            ));
         }
         self.mirror_inverse_links(iri, &graph, old.as_ref(), &mut changes)?;
         let etag = ETag::of_graph(&graph);
         changes.replace.push((iri.clone(), graph.clone()));
         self.store.apply(&changes)?;
         tracing::info!(resource = %iri, created = is_new, "stored");
-        Ok(WriteOutcome { iri: iri.clone(), created: is_new, etag, graph })
+        Ok(WriteOutcome {
+            iri: iri.clone(),
+            created: is_new,
+            etag,
+            graph,
+        })
     }
 
     /// The container decides the class: added when missing, refused when foreign.
@@ -378,46 +442,60 @@ impl Directory {
             graph.insert(TripleRef::new(iri, rdf::TYPE, kind.class()));
             return Ok(());
         }
-        if types.iter().any(|t| kind.member_classes().contains(&t.as_ref())) {
+        if types
+            .iter()
+            .any(|t| kind.member_classes().contains(&t.as_ref()))
+        {
             return Ok(());
         }
         Err(LdpError::Unprocessable(format!(
             "a member of {} must have the type {} (found {})",
             self.paths.container(kind),
             kind.class(),
-            types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            types
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     }
 
-    /// Validates `graph` as the content of `iri`, with the types of linked resources
-    /// looked up in the store (`deleted` counts as gone).
+    /// Validates the nodes `graph` describes, with the types of linked resources looked
+    /// up in the store (`deleted` counts as gone).
     fn validate(
         &self,
-        iri: &NamedNode,
         graph: &Graph,
         deleted: Option<&NamedNode>,
     ) -> Result<coopdir_shacl::ValidationReport, LdpError> {
+        let data = self.with_linked_types(graph, deleted)?;
+        let focus: Vec<Term> = subjects(graph).into_iter().map(Term::from).collect();
+        Ok(self.shapes.compiled.validate_nodes(&data, &focus))
+    }
+
+    /// `graph` plus the stored `rdf:type`s of the resources it links to and does not
+    /// describe itself, so that `sh:class` can check links (`deleted` counts as gone).
+    pub(crate) fn with_linked_types(
+        &self,
+        graph: &Graph,
+        deleted: Option<&NamedNode>,
+    ) -> Result<Graph, LdpError> {
         let mut data = graph.clone();
-        let mut linked: HashSet<NamedNode> = HashSet::new();
+        let mut linked: HashSet<NamedNodeRef<'_>> = HashSet::new();
         for t in graph.iter() {
             if let TermRef::NamedNode(o) = t.object
                 && t.predicate != rdf::TYPE
-                && o != iri.as_ref()
                 && Some(o) != deleted.map(NamedNode::as_ref)
+                && graph.triples_for_subject(o).next().is_none()
             {
-                linked.insert(o.into_owned());
+                linked.insert(o);
             }
         }
-        for o in &linked {
-            if graph.triples_for_subject(o).next().is_some() {
-                continue; // described in this very graph (a #fragment)
-            }
-            for class in self.store.objects(o.as_ref(), o.as_ref(), rdf::TYPE)? {
+        for o in linked {
+            for class in self.store.objects(o, o, rdf::TYPE)? {
                 data.insert(TripleRef::new(o, rdf::TYPE, class.as_ref()));
             }
         }
-        let focus: Vec<Term> = subjects(graph).into_iter().map(Term::from).collect();
-        Ok(self.shapes.compiled.validate_nodes(&data, &focus))
+        Ok(data)
     }
 
     /// Keeps inverse links (`schema:memberOf`/`schema:member`, `skos:broader`/`skos:narrower`)
@@ -432,16 +510,23 @@ impl Directory {
         let own_types: Vec<NamedNode> = types_in(new, iri);
         let mut removed_from: HashMap<NamedNode, Vec<Quad>> = HashMap::new();
         for rule in INVERSE_LINKS {
-            if !own_types.iter().any(|t| rule.subject_classes.contains(&t.as_ref())) {
+            if !own_types
+                .iter()
+                .any(|t| rule.subject_classes.contains(&t.as_ref()))
+            {
                 continue;
             }
             let now_linked = linked_iris(new, iri, rule.property);
-            let was_linked = old.map(|o| linked_iris(o, iri, rule.property)).unwrap_or_default();
+            let was_linked = old
+                .map(|o| linked_iris(o, iri, rule.property))
+                .unwrap_or_default();
             for target in now_linked.difference(&was_linked) {
                 if target == iri {
                     continue;
                 }
-                let target_types = self.store.objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
+                let target_types =
+                    self.store
+                        .objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
                 if target_types.iter().any(|t| matches!(t, Term::NamedNode(n) if rule.object_classes.contains(&n.as_ref()))) {
                     changes.insert.push(Quad::new(target.clone(), rule.inverse, iri.clone(), target.clone()));
                 }
@@ -460,7 +545,7 @@ impl Directory {
             for q in &quads {
                 graph.remove(TripleRef::new(&q.subject, &q.predicate, &q.object));
             }
-            let report = self.validate(&target, &graph, None)?;
+            let report = self.validate(&graph, None)?;
             if !report.conforms() {
                 return Err(LdpError::ConflictWithReport {
                     message: format!(
@@ -510,8 +595,12 @@ pub(crate) fn complete_known_skills(graph: &mut Graph, iri: &NamedNode) {
     let skills: Vec<Term> = graph
         .objects_for_subject_predicate(iri, coopdir_vocab::dir::HAS_SKILL)
         .filter_map(|node| match node {
-            TermRef::BlankNode(b) => graph.object_for_subject_predicate(b, coopdir_vocab::dir::SKILL),
-            TermRef::NamedNode(n) => graph.object_for_subject_predicate(n, coopdir_vocab::dir::SKILL),
+            TermRef::BlankNode(b) => {
+                graph.object_for_subject_predicate(b, coopdir_vocab::dir::SKILL)
+            }
+            TermRef::NamedNode(n) => {
+                graph.object_for_subject_predicate(n, coopdir_vocab::dir::SKILL)
+            }
             TermRef::Literal(_) => None,
         })
         .map(TermRef::into_owned)
@@ -590,7 +679,10 @@ fn remove_links_to(graph: &mut Graph, target: &NamedNode) {
         }
     }
     while let Some(node) = orphans.pop() {
-        let inner: Vec<Triple> = graph.triples_for_subject(&node).map(TripleRef::into_owned).collect();
+        let inner: Vec<Triple> = graph
+            .triples_for_subject(&node)
+            .map(TripleRef::into_owned)
+            .collect();
         for t in &inner {
             graph.remove(t);
             if let Term::BlankNode(b) = &t.object {
@@ -601,7 +693,10 @@ fn remove_links_to(graph: &mut Graph, target: &NamedNode) {
             NamedOrBlankNode::BlankNode(b) => b.clone().into(),
             NamedOrBlankNode::NamedNode(n) => n.clone().into(),
         };
-        let incoming: Vec<Triple> = graph.triples_for_object(&term).map(TripleRef::into_owned).collect();
+        let incoming: Vec<Triple> = graph
+            .triples_for_object(&term)
+            .map(TripleRef::into_owned)
+            .collect();
         for t in &incoming {
             graph.remove(t);
             if t.subject.is_blank_node() {
@@ -616,7 +711,11 @@ fn rename(graph: &Graph, from: &NamedNode, to: &NamedNode) -> Graph {
     let map_iri = |n: NamedNodeRef<'_>| -> NamedNode {
         if n == from.as_ref() {
             to.clone()
-        } else if let Some(fragment) = n.as_str().strip_prefix(from.as_str()).filter(|r| r.starts_with('#')) {
+        } else if let Some(fragment) = n
+            .as_str()
+            .strip_prefix(from.as_str())
+            .filter(|r| r.starts_with('#'))
+        {
             NamedNode::new_unchecked(format!("{}{fragment}", to.as_str()))
         } else {
             n.into_owned()

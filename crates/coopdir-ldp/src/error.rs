@@ -7,14 +7,19 @@ pub enum LdpError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("the resource has changed since you read it (or does not exist): GET it again and reapply your change")]
+    #[error(
+        "the resource has changed since you read it (or does not exist): GET it again and reapply your change"
+    )]
     PreconditionFailed { current: Option<String> },
     #[error("{0}")]
     Conflict(String),
     #[error("the data does not conform to the shapes")]
     Invalid(ValidationReport),
     #[error("{message}")]
-    ConflictWithReport { message: String, report: ValidationReport },
+    ConflictWithReport {
+        message: String,
+        report: ValidationReport,
+    },
     #[error("{0}")]
     Unprocessable(String),
     #[error(transparent)]

@@ -24,7 +24,9 @@ impl ETag {
             hasher.update(b"\n");
         }
         let digest = hasher.finalize();
-        Self { version: hex::encode(&digest[..12]) }
+        Self {
+            version: hex::encode(&digest[..12]),
+        }
     }
 
     /// The header value for one representation.
@@ -46,7 +48,12 @@ impl Precondition {
     /// Parses header values; tags may come with or without the variant suffix.
     pub fn from_headers(if_match: Option<&str>, if_none_match: Option<&str>) -> Self {
         Self {
-            if_match: if_match.map(|v| v.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()),
+            if_match: if_match.map(|v| {
+                v.split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            }),
             if_none_match_any: if_none_match.is_some_and(|v| v.trim() == "*"),
         }
     }
@@ -77,7 +84,9 @@ mod tests {
 
     #[test]
     fn if_match_compares_versions_whatever_the_variant() {
-        let current = ETag { version: "abc".into() };
+        let current = ETag {
+            version: "abc".into(),
+        };
         let p = Precondition::from_headers(Some("\"abc-ttl\""), None);
         assert!(p.check(Some(&current)));
         let stale = Precondition::from_headers(Some("\"abd-json\""), None);

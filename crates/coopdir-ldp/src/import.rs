@@ -1,7 +1,7 @@
 //! Bulk import: many resources from one RDF document, validated together, stored at once.
 
 use coopdir_store::ChangeSet;
-use coopdir_vocab::{dcterms, ldp, Kind, INVERSE_LINKS};
+use coopdir_vocab::{INVERSE_LINKS, Kind, dcterms, ldp};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
     Graph, NamedNode, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term, TermRef, Triple, TripleRef,
@@ -61,7 +61,13 @@ impl Directory {
             }
         }
         for subject in &named {
-            let resource = NamedNode::new_unchecked(subject.as_str().split('#').next().unwrap_or(subject.as_str()));
+            let resource = NamedNode::new_unchecked(
+                subject
+                    .as_str()
+                    .split('#')
+                    .next()
+                    .unwrap_or(subject.as_str()),
+            );
             let mut stack: Vec<NamedOrBlankNode> = vec![subject.clone().into()];
             while let Some(node) = stack.pop() {
                 for t in data.triples_for_subject(&node) {
@@ -122,13 +128,19 @@ impl Directory {
         let mirrored: Vec<(NamedNode, Triple)> = {
             let mut out = Vec::new();
             for (iri, graph) in &groups {
-                let types: Vec<_> = graph.objects_for_subject_predicate(iri, rdf::TYPE).collect();
+                let types: Vec<_> = graph
+                    .objects_for_subject_predicate(iri, rdf::TYPE)
+                    .collect();
                 for rule in INVERSE_LINKS {
-                    if !types.iter().any(|t| matches!(t, TermRef::NamedNode(n) if rule.subject_classes.contains(n))) {
+                    if !types.iter().any(
+                        |t| matches!(t, TermRef::NamedNode(n) if rule.subject_classes.contains(n)),
+                    ) {
                         continue;
                     }
                     for o in graph.objects_for_subject_predicate(iri, rule.property) {
-                        let TermRef::NamedNode(target) = o else { continue };
+                        let TermRef::NamedNode(target) = o else {
+                            continue;
+                        };
                         let inverse = Triple::new(target.into_owned(), rule.inverse, iri.clone());
                         out.push((target.into_owned(), inverse));
                     }
@@ -140,18 +152,31 @@ impl Directory {
             if let Some(g) = groups.get_mut(&target) {
                 g.insert(&triple);
             } else {
-                let types = self.store().objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
+                let types = self
+                    .store()
+                    .objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
                 if !types.is_empty() {
-                    external.push(Quad::new(triple.subject, triple.predicate, triple.object, target));
+                    external.push(Quad::new(
+                        triple.subject,
+                        triple.predicate,
+                        triple.object,
+                        target,
+                    ));
                 }
             }
         }
         for (iri, graph) in groups.iter_mut() {
             complete_known_skills(graph, iri);
-            if graph.object_for_subject_predicate(iri, dcterms::CREATED).is_none() {
+            if graph
+                .object_for_subject_predicate(iri, dcterms::CREATED)
+                .is_none()
+            {
                 graph.insert(TripleRef::new(iri, dcterms::CREATED, &now));
             }
-            if graph.object_for_subject_predicate(iri, dcterms::MODIFIED).is_none() {
+            if graph
+                .object_for_subject_predicate(iri, dcterms::MODIFIED)
+                .is_none()
+            {
                 graph.insert(TripleRef::new(iri, dcterms::MODIFIED, &now));
             }
         }
@@ -164,21 +189,7 @@ impl Directory {
                 all.insert(t);
             }
         }
-        let mut linked = HashSet::new();
-        for t in all.iter() {
-            if let TermRef::NamedNode(o) = t.object
-                && t.predicate != rdf::TYPE
-                && !groups.contains_key(&o.into_owned())
-            {
-                linked.insert(o.into_owned());
-            }
-        }
-        let mut with_context = all.clone();
-        for o in &linked {
-            for class in self.store().objects(o.as_ref(), o.as_ref(), rdf::TYPE)? {
-                with_context.insert(TripleRef::new(o, rdf::TYPE, class.as_ref()));
-            }
-        }
+        let with_context = self.with_linked_types(&all, None)?;
         let focus: Vec<Term> = groups.keys().cloned().map(Term::from).collect();
         let report = self.shapes().compiled.validate_nodes(&with_context, &focus);
         if !report.conforms() {
@@ -186,11 +197,19 @@ impl Directory {
         }
 
         progress(ImportStage::Writing, all.len());
-        let mut summary = ImportSummary { resources: groups.len(), quads: 0 };
+        let mut summary = ImportSummary {
+            resources: groups.len(),
+            quads: 0,
+        };
         let mut quads: Vec<Quad> = Vec::with_capacity(all.len() + groups.len());
         for (iri, graph) in &groups {
             let container = paths.container(kinds[iri]);
-            quads.push(Quad::new(container.clone(), ldp::CONTAINS, iri.clone(), container));
+            quads.push(Quad::new(
+                container.clone(),
+                ldp::CONTAINS,
+                iri.clone(),
+                container,
+            ));
             for t in graph.iter() {
                 quads.push(t.in_graph(iri).into_owned());
             }
@@ -203,11 +222,18 @@ impl Directory {
             for (iri, graph) in groups {
                 changes.replace.push((iri, graph));
             }
-            changes.insert = quads.into_iter().filter(|q| q.predicate == ldp::CONTAINS).collect();
+            changes.insert = quads
+                .into_iter()
+                .filter(|q| q.predicate == ldp::CONTAINS)
+                .collect();
             changes.insert.extend(external);
             self.store().apply(&changes)?;
         }
-        tracing::info!(resources = summary.resources, quads = summary.quads, "imported");
+        tracing::info!(
+            resources = summary.resources,
+            quads = summary.quads,
+            "imported"
+        );
         Ok(summary)
     }
 }

@@ -23,4 +23,4 @@ pub use etag::{ETag, Precondition};
 pub use import::{ImportStage, ImportSummary};
 pub use patch::Patch;
 pub use paths::{Location, Paths};
-pub use shapes::{load_shapes, report_json, ShapeSet};
+pub use shapes::{ShapeSet, load_shapes, report_json};

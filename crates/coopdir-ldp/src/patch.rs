@@ -10,8 +10,8 @@ use oxigraph::model::{
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 use oxttl::n3::{N3Quad, N3Term};
-use spargebra::term::GraphNamePattern;
 use spargebra::GraphUpdateOperation;
+use spargebra::term::GraphNamePattern;
 use std::collections::HashMap;
 
 use crate::LdpError;
@@ -37,7 +37,11 @@ impl Patch {
 fn scratch_store(graph: &Graph) -> Result<Store, LdpError> {
     let store = Store::new().map_err(|e| LdpError::Internal(e.to_string()))?;
     store
-        .extend(graph.iter().map(|t| t.in_graph(GraphNameRef::DefaultGraph).into_owned()))
+        .extend(
+            graph
+                .iter()
+                .map(|t| t.in_graph(GraphNameRef::DefaultGraph).into_owned()),
+        )
         .map_err(|e| LdpError::Internal(e.to_string()))?;
     Ok(store)
 }
@@ -69,7 +73,12 @@ fn apply_sparql_update(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Gra
             GraphUpdateOperation::DeleteData { data } => {
                 data.iter().all(|q| q.graph_name == default)
             }
-            GraphUpdateOperation::DeleteInsert { delete, insert, using, .. } => {
+            GraphUpdateOperation::DeleteInsert {
+                delete,
+                insert,
+                using,
+                ..
+            } => {
                 using.is_none()
                     && only_default(delete.iter().map(|q| &q.graph_name))
                     && only_default(insert.iter().map(|q| &q.graph_name))
@@ -108,8 +117,12 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
         .iter()
         .filter(|q| {
             q.graph_name == GraphName::DefaultGraph
-                && is_iri(&q.predicate, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-                && (is_iri(&q.object, &solid("InsertDeletePatch")) || is_iri(&q.object, &solid("Patch")))
+                && is_iri(
+                    &q.predicate,
+                    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+                )
+                && (is_iri(&q.object, &solid("InsertDeletePatch"))
+                    || is_iri(&q.object, &solid("Patch")))
         })
         .map(|q| &q.subject)
         .collect();
@@ -130,14 +143,19 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
                 .iter()
                 .filter(|q| matches!(&q.graph_name, GraphName::BlankNode(g) if g == b))
                 .collect()),
-            _ => Err(LdpError::BadPatch(format!("solid:{local} must be one formula {{ … }}"))),
+            _ => Err(LdpError::BadPatch(format!(
+                "solid:{local} must be one formula {{ … }}"
+            ))),
         }
     };
     let where_ = formula("where")?;
     let deletes = formula("deletes")?;
     let inserts = formula("inserts")?;
     for q in where_.iter().chain(&deletes) {
-        if [&q.subject, &q.predicate, &q.object].iter().any(|t| matches!(t, N3Term::BlankNode(_))) {
+        if [&q.subject, &q.predicate, &q.object]
+            .iter()
+            .any(|t| matches!(t, N3Term::BlankNode(_)))
+        {
             return Err(LdpError::BadPatch(
                 "blank nodes are not allowed in solid:where or solid:deletes".into(),
             ));
@@ -150,11 +168,18 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
     } else {
         let patterns: Vec<String> = where_
             .iter()
-            .map(|q| format!("{} {} {} .", sparql_term(&q.subject), sparql_term(&q.predicate), sparql_term(&q.object)))
+            .map(|q| {
+                format!(
+                    "{} {} {} .",
+                    sparql_term(&q.subject),
+                    sparql_term(&q.predicate),
+                    sparql_term(&q.object)
+                )
+            })
             .collect();
         let query = format!("SELECT * WHERE {{ {} }}", patterns.join(" "));
         let results = SparqlEvaluator::new()
-                .parse_query(&query)
+            .parse_query(&query)
             .map_err(|e| LdpError::BadPatch(format!("invalid solid:where: {e}")))?
             .on_store(&store)
             .execute()
@@ -179,8 +204,16 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
     };
     let binding = match bindings.as_slice() {
         [one] => one,
-        [] => return Err(LdpError::Conflict("the N3 Patch's solid:where matches nothing in the resource".into())),
-        _ => return Err(LdpError::Conflict("the N3 Patch's solid:where matches more than once; make it more specific".into())),
+        [] => {
+            return Err(LdpError::Conflict(
+                "the N3 Patch's solid:where matches nothing in the resource".into(),
+            ));
+        }
+        _ => {
+            return Err(LdpError::Conflict(
+                "the N3 Patch's solid:where matches more than once; make it more specific".into(),
+            ));
+        }
     };
 
     let mut fresh: HashMap<String, BlankNode> = HashMap::new();
@@ -188,7 +221,11 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
         match t {
             N3Term::NamedNode(n) => Ok(n.clone().into()),
             N3Term::Literal(l) => Ok(l.clone().into()),
-            N3Term::BlankNode(b) => Ok(fresh.entry(b.as_str().to_owned()).or_default().clone().into()),
+            N3Term::BlankNode(b) => Ok(fresh
+                .entry(b.as_str().to_owned())
+                .or_default()
+                .clone()
+                .into()),
             N3Term::Variable(v) => binding.get(v.as_str()).cloned().ok_or_else(|| {
                 LdpError::BadPatch(format!("?{} is not bound by solid:where", v.as_str()))
             }),
@@ -209,8 +246,14 @@ fn apply_n3_patch(graph: &Graph, iri: &NamedNode, text: &str) -> Result<Graph, L
         let o = instantiate(&q.object)?;
         Ok(Triple::new(s, p, o))
     };
-    let deletes: Vec<Triple> = deletes.iter().map(|q| to_triple(q)).collect::<Result<_, _>>()?;
-    let inserts: Vec<Triple> = inserts.iter().map(|q| to_triple(q)).collect::<Result<_, _>>()?;
+    let deletes: Vec<Triple> = deletes
+        .iter()
+        .map(|q| to_triple(q))
+        .collect::<Result<_, _>>()?;
+    let inserts: Vec<Triple> = inserts
+        .iter()
+        .map(|q| to_triple(q))
+        .collect::<Result<_, _>>()?;
     let mut result = graph.clone();
     for t in &deletes {
         if !result.remove(t) {

@@ -49,7 +49,10 @@ impl Paths {
 
     /// The IRIs under which our context may be referenced in request bodies.
     pub fn context_aliases(&self) -> Vec<String> {
-        vec![self.context(), coopdir_vocab::CANONICAL_CONTEXT_IRI.to_owned()]
+        vec![
+            self.context(),
+            coopdir_vocab::CANONICAL_CONTEXT_IRI.to_owned(),
+        ]
     }
 
     pub fn shape(&self, kind: Kind) -> String {
@@ -83,7 +86,9 @@ impl Paths {
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 80
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.')
+        && slug.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+        })
         && !slug.starts_with(['-', '.'])
 }
 
@@ -136,8 +141,14 @@ mod tests {
     fn paths_map_to_locations() {
         let p = Paths::new("http://127.0.0.1:8080");
         assert_eq!(p.locate("http://127.0.0.1:8080/"), Some(Location::Root));
-        assert_eq!(p.locate("http://127.0.0.1:8080/workers/"), Some(Location::Container(Kind::Worker)));
-        assert!(matches!(p.locate("http://127.0.0.1:8080/workers/ada#me"), Some(Location::Member(Kind::Worker, _))));
+        assert_eq!(
+            p.locate("http://127.0.0.1:8080/workers/"),
+            Some(Location::Container(Kind::Worker))
+        );
+        assert!(matches!(
+            p.locate("http://127.0.0.1:8080/workers/ada#me"),
+            Some(Location::Member(Kind::Worker, _))
+        ));
         assert_eq!(p.locate("http://127.0.0.1:8080/nope/x"), None);
         assert_eq!(p.locate("http://other/workers/ada"), None);
     }

@@ -2,7 +2,7 @@
 
 use coopdir_shacl::{ShapesError, ShapesGraph, ValidationReport};
 use coopdir_vocab::Kind;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::Path;
 
 /// Compiled shapes plus their Turtle sources (served at `/shapes/{name}`).
@@ -13,7 +13,10 @@ pub struct ShapeSet {
 
 impl ShapeSet {
     pub fn source(&self, name: &str) -> Option<&str> {
-        self.sources.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_str())
+        self.sources
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.as_str())
     }
 }
 
@@ -31,13 +34,20 @@ pub fn load_shapes(dir: Option<&Path>) -> Result<ShapeSet, ShapesError> {
     for (name, builtin) in BUILTIN_SHAPES {
         let text = match dir {
             Some(dir) => std::fs::read_to_string(dir.join(format!("{name}.ttl"))).map_err(|e| {
-                ShapesError::Invalid { shape: format!("{name}.ttl"), message: e.to_string() }
+                ShapesError::Invalid {
+                    shape: format!("{name}.ttl"),
+                    message: e.to_string(),
+                }
             })?,
             None => (*builtin).to_owned(),
         };
         sources.push(((*name).to_owned(), text));
     }
-    let all: String = sources.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join("\n");
+    let all: String = sources
+        .iter()
+        .map(|(_, s)| s.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let compiled = ShapesGraph::from_turtle(&all, Some("https://w3id.org/coopdir/shapes/"))?;
     debug_assert!(Kind::ALL.len() == sources.len());
     Ok(ShapeSet { compiled, sources })

@@ -18,8 +18,13 @@ fn corpus() -> PathBuf {
 
 fn turtle(path: &Path) -> Graph {
     let text = std::fs::read_to_string(path).unwrap();
-    coopdir_syntax::parse_graph(text.as_bytes(), coopdir_syntax::InputFormat::Turtle, BASE, &[])
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    coopdir_syntax::parse_graph(
+        text.as_bytes(),
+        coopdir_syntax::InputFormat::Turtle,
+        BASE,
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Validates `doc` (its named subjects) with the context resources available.
@@ -40,14 +45,24 @@ fn validate(doc: &Graph) -> Vec<ValidationResult> {
 }
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }
 
 fn flatten(results: &[ValidationResult], out: &mut Vec<(Option<String>, String)>) {
     for r in results {
-        let component = r.component.as_str().rsplit('#').next().unwrap().trim_end_matches("ConstraintComponent").to_owned();
+        let component = r
+            .component
+            .as_str()
+            .rsplit('#')
+            .next()
+            .unwrap()
+            .trim_end_matches("ConstraintComponent")
+            .to_owned();
         out.push((r.path_display.clone(), component));
         flatten(&r.details, out);
     }
@@ -59,7 +74,12 @@ fn valid_documents_conform() {
     assert!(valid.len() >= 4);
     for file in valid {
         let results = validate(&turtle(&file));
-        assert!(results.is_empty(), "{}: {:#?}", file.display(), results.iter().map(|r| &r.message).collect::<Vec<_>>());
+        assert!(
+            results.is_empty(),
+            "{}: {:#?}",
+            file.display(),
+            results.iter().map(|r| &r.message).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -68,12 +88,18 @@ fn each_invalid_document_violates_the_constraint_it_names_and_every_constraint_i
     let mut covered = BTreeSet::new();
     for file in files("invalid") {
         let text = std::fs::read_to_string(&file).unwrap();
-        let expected = text.lines().next().and_then(|l| l.strip_prefix("# violates: ")).unwrap_or_else(|| panic!("{}: no annotation", file.display()));
+        let expected = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# violates: "))
+            .unwrap_or_else(|| panic!("{}: no annotation", file.display()));
         let (component, path) = expected.split_once(' ').unwrap();
         let mut found = Vec::new();
         flatten(&validate(&turtle(&file)), &mut found);
         assert!(
-            found.iter().any(|(p, c)| c == component && p.as_deref() == Some(path)),
+            found
+                .iter()
+                .any(|(p, c)| c == component && p.as_deref() == Some(path)),
             "{}: expected {component} on {path}, got {found:?}",
             file.display()
         );
@@ -81,10 +107,19 @@ fn each_invalid_document_violates_the_constraint_it_names_and_every_constraint_i
     }
     let shapes = load_shapes(None).unwrap();
     let declared = shapes.compiled.declared_constraints();
-    assert!(declared.len() > 100, "the shapes declare {} constraints", declared.len());
+    assert!(
+        declared.len() > 100,
+        "the shapes declare {} constraints",
+        declared.len()
+    );
     let missing: Vec<_> = declared
         .into_iter()
-        .filter(|(path, component)| !covered.contains(&(path.clone().unwrap_or_default(), component.clone())))
+        .filter(|(path, component)| {
+            !covered.contains(&(path.clone().unwrap_or_default(), component.clone()))
+        })
         .collect();
-    assert!(missing.is_empty(), "constraints without an invalid example: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "constraints without an invalid example: {missing:?}"
+    );
 }

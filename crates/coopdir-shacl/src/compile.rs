@@ -2,7 +2,8 @@
 
 use oxrdf::vocab::{rdf, rdfs};
 use oxrdf::{
-    Graph, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef, TripleRef,
+    Graph, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef,
+    TripleRef,
 };
 use regex::Regex;
 use std::collections::HashMap;
@@ -85,7 +86,10 @@ pub(crate) enum Constraint {
     MaxExclusive(Literal),
     MinLength(usize),
     MaxLength(usize),
-    Pattern { regex: Regex, source: String },
+    Pattern {
+        regex: Regex,
+        source: String,
+    },
     LanguageIn(Vec<String>),
     UniqueLang,
     In(Vec<Term>),
@@ -393,8 +397,12 @@ impl Compiler<'_> {
         let mut targets = Vec::new();
         // Implicit class target: a shape that is also a class targets its instances.
         if let NamedOrBlankNodeRef::NamedNode(class) = id
-            && (self.graph.contains(TripleRef::new(id, rdf::TYPE, rdfs::CLASS))
-                || self.graph.contains(TripleRef::new(id, rdf::TYPE, OWL_CLASS)))
+            && (self
+                .graph
+                .contains(TripleRef::new(id, rdf::TYPE, rdfs::CLASS))
+                || self
+                    .graph
+                    .contains(TripleRef::new(id, rdf::TYPE, OWL_CLASS)))
         {
             targets.push(Target::Class(class.into_owned()));
         }
@@ -405,7 +413,11 @@ impl Compiler<'_> {
             targets.push(Target::Node(o.into_owned()));
         }
         for o in self.objects(id, "targetSubjectsOf") {
-            targets.push(Target::SubjectsOf(self.iri(id, o, "sh:targetSubjectsOf")?));
+            targets.push(Target::SubjectsOf(self.iri(
+                id,
+                o,
+                "sh:targetSubjectsOf",
+            )?));
         }
         for o in self.objects(id, "targetObjectsOf") {
             targets.push(Target::ObjectsOf(self.iri(id, o, "sh:targetObjectsOf")?));
@@ -491,7 +503,10 @@ impl Compiler<'_> {
             }
         }
         for (local, make) in [
-            ("minInclusive", Constraint::MinInclusive as fn(Literal) -> Constraint),
+            (
+                "minInclusive",
+                Constraint::MinInclusive as fn(Literal) -> Constraint,
+            ),
             ("maxInclusive", Constraint::MaxInclusive),
             ("minExclusive", Constraint::MinExclusive),
             ("maxExclusive", Constraint::MaxExclusive),
@@ -631,8 +646,8 @@ impl Compiler<'_> {
             let property = sh("property");
             let path = sh("path");
             for ps in self.graph.objects_for_subject_predicate(id, &property) {
-                if let Some(TermRef::NamedNode(p)) = as_subject(ps)
-                    .and_then(|s| self.graph.object_for_subject_predicate(s, &path))
+                if let Some(TermRef::NamedNode(p)) =
+                    as_subject(ps).and_then(|s| self.graph.object_for_subject_predicate(s, &path))
                 {
                     allowed.push(p.into_owned());
                 }
@@ -767,7 +782,11 @@ impl Compiler<'_> {
             TermRef::NamedNode(n) => Ok(Path::Predicate(n.into_owned())),
             TermRef::BlankNode(b) => {
                 let node = NamedOrBlankNodeRef::from(b);
-                if self.graph.object_for_subject_predicate(node, rdf::FIRST).is_some() {
+                if self
+                    .graph
+                    .object_for_subject_predicate(node, rdf::FIRST)
+                    .is_some()
+                {
                     let items = self.list(shape, term)?;
                     return Ok(Path::Sequence(
                         items
@@ -778,7 +797,11 @@ impl Compiler<'_> {
                 }
                 let single = |local: &str| self.object(node, local);
                 if let Some(inner) = single("inversePath") {
-                    return Ok(Path::Inverse(Box::new(self.path(shape, inner, depth + 1)?)));
+                    return Ok(Path::Inverse(Box::new(self.path(
+                        shape,
+                        inner,
+                        depth + 1,
+                    )?)));
                 }
                 if let Some(list) = single("alternativePath") {
                     let items = self.list(shape, list)?;
@@ -790,15 +813,25 @@ impl Compiler<'_> {
                     ));
                 }
                 if let Some(inner) = single("zeroOrMorePath") {
-                    return Ok(Path::ZeroOrMore(Box::new(
-                        self.path(shape, inner, depth + 1)?,
-                    )));
+                    return Ok(Path::ZeroOrMore(Box::new(self.path(
+                        shape,
+                        inner,
+                        depth + 1,
+                    )?)));
                 }
                 if let Some(inner) = single("oneOrMorePath") {
-                    return Ok(Path::OneOrMore(Box::new(self.path(shape, inner, depth + 1)?)));
+                    return Ok(Path::OneOrMore(Box::new(self.path(
+                        shape,
+                        inner,
+                        depth + 1,
+                    )?)));
                 }
                 if let Some(inner) = single("zeroOrOnePath") {
-                    return Ok(Path::ZeroOrOne(Box::new(self.path(shape, inner, depth + 1)?)));
+                    return Ok(Path::ZeroOrOne(Box::new(self.path(
+                        shape,
+                        inner,
+                        depth + 1,
+                    )?)));
                 }
                 Err(self.invalid(shape, "unrecognised sh:path"))
             }

@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
-use crate::compile::{Constraint, NodeKind, Path, Shape, ShapeId, Target, SUB_CLASS_OF};
-use crate::{ShapesGraph, ValidationReport, ValidationResult, SH};
+use crate::compile::{Constraint, NodeKind, Path, SUB_CLASS_OF, Shape, ShapeId, Target};
+use crate::{SH, ShapesGraph, ValidationReport, ValidationResult};
 
 impl ShapesGraph {
     /// Validates `data` against every shape that has a target.
@@ -106,7 +106,10 @@ impl Validator<'_> {
         let mut i = 0;
         while i < out.len() {
             let current = out[i].clone();
-            for s in self.data.subjects_for_predicate_object(SUB_CLASS_OF, &current) {
+            for s in self
+                .data
+                .subjects_for_predicate_object(SUB_CLASS_OF, &current)
+            {
                 let s: Term = s.into_owned().into();
                 if !out.contains(&s) {
                     out.push(s);
@@ -196,13 +199,14 @@ impl Validator<'_> {
         depth: usize,
     ) {
         let label = self.label(shape);
-        let mut per_value = |component: &str, ok: &dyn Fn(&Term) -> bool, msg: &dyn Fn(&Term) -> String| {
-            for v in values {
-                if !ok(v) {
-                    results.push(self.result(shape, focus, Some(v.clone()), component, msg(v)));
+        let mut per_value =
+            |component: &str, ok: &dyn Fn(&Term) -> bool, msg: &dyn Fn(&Term) -> String| {
+                for v in values {
+                    if !ok(v) {
+                        results.push(self.result(shape, focus, Some(v.clone()), component, msg(v)));
+                    }
                 }
-            }
-        };
+            };
         match constraint {
             Constraint::Class(class) => per_value(
                 "ClassConstraintComponent",
@@ -212,13 +216,21 @@ impl Validator<'_> {
                         "{label}: {v} must be an existing {} (no such resource of that class)",
                         short(class.as_str())
                     ),
-                    _ => format!("{label}: {v} must be an instance of {}", short(class.as_str())),
+                    _ => format!(
+                        "{label}: {v} must be an instance of {}",
+                        short(class.as_str())
+                    ),
                 },
             ),
             Constraint::Datatype(datatype) => per_value(
                 "DatatypeConstraintComponent",
                 &|v| has_datatype(v, datatype),
-                &|v| format!("{label}: {v} must be a well-formed {}", short(datatype.as_str())),
+                &|v| {
+                    format!(
+                        "{label}: {v} must be a well-formed {}",
+                        short(datatype.as_str())
+                    )
+                },
             ),
             Constraint::NodeKind(kind) => per_value(
                 "NodeKindConstraintComponent",
@@ -247,8 +259,11 @@ impl Validator<'_> {
                         focus,
                         None,
                         "MaxCountConstraintComponent",
-                        format!("{label}: at most {max} value{} allowed, {} given",
-                            if *max == 1 { "" } else { "s" }, values.len()),
+                        format!(
+                            "{label}: at most {max} value{} allowed, {} given",
+                            if *max == 1 { "" } else { "s" },
+                            values.len()
+                        ),
                     ));
                 }
             }
@@ -292,13 +307,17 @@ impl Validator<'_> {
                 &|v| match v {
                     Term::Literal(l) => l.language().is_some_and(|lang| {
                         let lang = lang.to_ascii_lowercase();
-                        tags.iter().any(|t| {
-                            t == "*" || lang == *t || lang.starts_with(&format!("{t}-"))
-                        })
+                        tags.iter()
+                            .any(|t| t == "*" || lang == *t || lang.starts_with(&format!("{t}-")))
                     }),
                     _ => false,
                 },
-                &|v| format!("{label}: {v} must have one of the language tags {}", tags.join(", ")),
+                &|v| {
+                    format!(
+                        "{label}: {v} must have one of the language tags {}",
+                        tags.join(", ")
+                    )
+                },
             ),
             Constraint::UniqueLang => {
                 let mut counts: HashMap<String, usize> = HashMap::new();
@@ -325,14 +344,16 @@ impl Validator<'_> {
                     ));
                 }
             }
-            Constraint::In(allowed) => per_value(
-                "InConstraintComponent",
-                &|v| allowed.contains(v),
-                &|v| {
+            Constraint::In(allowed) => {
+                per_value("InConstraintComponent", &|v| allowed.contains(v), &|v| {
                     let list: Vec<String> = allowed.iter().map(display_value).collect();
-                    format!("{label}: {} is not one of {}", display_value(v), list.join(", "))
-                },
-            ),
+                    format!(
+                        "{label}: {} is not one of {}",
+                        display_value(v),
+                        list.join(", ")
+                    )
+                })
+            }
             Constraint::HasValue(expected) => {
                 if !values.contains(expected) {
                     results.push(self.result(
@@ -349,7 +370,8 @@ impl Validator<'_> {
                     let mut nested = Vec::new();
                     self.validate_shape(*node_shape, v, &mut nested, depth + 1);
                     if !nested.is_empty() {
-                        let detail: Vec<String> = nested.iter().map(|r| r.message.clone()).collect();
+                        let detail: Vec<String> =
+                            nested.iter().map(|r| r.message.clone()).collect();
                         let mut result = self.result(
                             shape,
                             focus,
@@ -375,12 +397,26 @@ impl Validator<'_> {
             Constraint::Or(members) => per_value(
                 "OrConstraintComponent",
                 &|v| members.iter().any(|m| self.conforms(*m, v, depth)),
-                &|v| format!("{label}: {v} satisfies none of the allowed alternatives ({})",
-                    members.iter().map(|m| self.describe(*m)).collect::<Vec<_>>().join(" or ")),
+                &|v| {
+                    format!(
+                        "{label}: {v} satisfies none of the allowed alternatives ({})",
+                        members
+                            .iter()
+                            .map(|m| self.describe(*m))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                },
             ),
             Constraint::Xone(members) => per_value(
                 "XoneConstraintComponent",
-                &|v| members.iter().filter(|m| self.conforms(**m, v, depth)).count() == 1,
+                &|v| {
+                    members
+                        .iter()
+                        .filter(|m| self.conforms(**m, v, depth))
+                        .count()
+                        == 1
+                },
                 &|v| format!("{label}: {v} must satisfy exactly one of the alternatives"),
             ),
             Constraint::Not(negated) => per_value(
@@ -388,7 +424,12 @@ impl Validator<'_> {
                 &|v| !self.conforms(*negated, v, depth),
                 &|v| format!("{label}: {v} must not satisfy {}", self.describe(*negated)),
             ),
-            Constraint::QualifiedValueShape { shape: q, min, max, siblings } => {
+            Constraint::QualifiedValueShape {
+                shape: q,
+                min,
+                max,
+                siblings,
+            } => {
                 let count = values
                     .iter()
                     .filter(|v| {
@@ -404,8 +445,11 @@ impl Validator<'_> {
                         focus,
                         None,
                         "QualifiedMinCountConstraintComponent",
-                        format!("{label}: at least {min} value{} must be {}, {count} found",
-                            if *min == 1 { "" } else { "s" }, self.describe(*q)),
+                        format!(
+                            "{label}: at least {min} value{} must be {}, {count} found",
+                            if *min == 1 { "" } else { "s" },
+                            self.describe(*q)
+                        ),
                     ));
                 }
                 if let Some(max) = max
@@ -416,8 +460,11 @@ impl Validator<'_> {
                         focus,
                         None,
                         "QualifiedMaxCountConstraintComponent",
-                        format!("{label}: at most {max} value{} may be {}, {count} found",
-                            if *max == 1 { "" } else { "s" }, self.describe(*q)),
+                        format!(
+                            "{label}: at most {max} value{} may be {}, {count} found",
+                            if *max == 1 { "" } else { "s" },
+                            self.describe(*q)
+                        ),
                     ));
                 }
             }
@@ -603,7 +650,9 @@ fn as_subject(term: TermRef<'_>) -> Option<NamedOrBlankNodeRef<'_>> {
 
 /// The last segment of an IRI, for messages people read.
 fn short(iri: &str) -> &str {
-    iri.rsplit(['#', '/']).find(|s| !s.is_empty()).unwrap_or(iri)
+    iri.rsplit(['#', '/'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(iri)
 }
 
 fn display_value(term: &Term) -> String {
@@ -726,7 +775,10 @@ fn compare(value: &Term, bound: &Literal) -> Option<Ordering> {
         return a.partial_cmp(&b);
     }
     if value.datatype() == xsd::DATE && bound.datatype() == xsd::DATE {
-        let (a, b) = (Date::from_str(value.value()).ok()?, Date::from_str(bound.value()).ok()?);
+        let (a, b) = (
+            Date::from_str(value.value()).ok()?,
+            Date::from_str(bound.value()).ok()?,
+        );
         return a.partial_cmp(&b);
     }
     if value.datatype() == xsd::DATE_TIME && bound.datatype() == xsd::DATE_TIME {

@@ -48,7 +48,10 @@ pub struct ChangeSet {
 
 impl ChangeSet {
     pub fn is_empty(&self) -> bool {
-        self.replace.is_empty() && self.drop.is_empty() && self.insert.is_empty() && self.remove.is_empty()
+        self.replace.is_empty()
+            && self.drop.is_empty()
+            && self.insert.is_empty()
+            && self.remove.is_empty()
     }
 }
 
@@ -101,7 +104,10 @@ impl OxigraphStore {
                 if message.contains("LOCK") || message.contains("lock") {
                     Err(StoreError::Locked(path.into()))
                 } else {
-                    Err(StoreError::Open { path: path.into(), message })
+                    Err(StoreError::Open {
+                        path: path.into(),
+                        message,
+                    })
                 }
             }
         }
@@ -109,7 +115,9 @@ impl OxigraphStore {
 
     /// A store in memory, for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Ok(Self { store: Store::new()? })
+        Ok(Self {
+            store: Store::new()?,
+        })
     }
 
     /// The underlying oxigraph store (for SPARQL queries).
@@ -118,7 +126,10 @@ impl OxigraphStore {
     }
 
     /// Reads quads from `reader` in `format` into memory (used by import before validation).
-    pub fn parse(reader: impl Read, format: RdfFormat) -> impl Iterator<Item = Result<Quad, oxigraph::io::RdfParseError>> {
+    pub fn parse(
+        reader: impl Read,
+        format: RdfFormat,
+    ) -> impl Iterator<Item = Result<Quad, oxigraph::io::RdfParseError>> {
         oxigraph::io::RdfParser::from_format(format).for_reader(reader)
     }
 }
@@ -126,7 +137,10 @@ impl OxigraphStore {
 impl GraphStore for OxigraphStore {
     fn graph(&self, name: NamedNodeRef<'_>) -> Result<Graph, StoreError> {
         let mut graph = Graph::new();
-        for quad in self.store.quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(name))) {
+        for quad in
+            self.store
+                .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(name)))
+        {
             let quad = quad?;
             graph.insert(quad.as_ref());
         }
@@ -188,14 +202,18 @@ impl GraphStore for OxigraphStore {
     }
 
     fn bulk_load(&self, quads: Vec<Quad>) -> Result<(), StoreError> {
-        let mut loader = self.store.bulk_loader().with_max_memory_size_in_megabytes(512);
+        let mut loader = self
+            .store
+            .bulk_loader()
+            .with_max_memory_size_in_megabytes(512);
         loader.load_quads(quads)?;
         loader.commit()?;
         Ok(())
     }
 
     fn dump_nquads(&self, out: &mut dyn Write) -> Result<(), StoreError> {
-        let mut writer = oxigraph::io::RdfSerializer::from_format(RdfFormat::NQuads).for_writer(out);
+        let mut writer =
+            oxigraph::io::RdfSerializer::from_format(RdfFormat::NQuads).for_writer(out);
         for quad in self.store.iter() {
             let quad = quad?;
             if quad.graph_name.as_ref() == GraphNameRef::NamedNode(SYSTEM_GRAPH) {
@@ -231,13 +249,23 @@ mod tests {
         {
             let store = OxigraphStore::open(dir.path()).expect("open");
             let mut g = Graph::new();
-            g.insert(&Triple::new(n("http://x/a"), n("http://x/p"), Literal::from("1")));
+            g.insert(&Triple::new(
+                n("http://x/a"),
+                n("http://x/p"),
+                Literal::from("1"),
+            ));
             store
-                .apply(&ChangeSet { replace: vec![(n("http://x/a"), g)], ..Default::default() })
+                .apply(&ChangeSet {
+                    replace: vec![(n("http://x/a"), g)],
+                    ..Default::default()
+                })
                 .expect("apply");
         }
         let store = OxigraphStore::open(dir.path()).expect("reopen");
-        assert_eq!(store.graph(n("http://x/a").as_ref()).expect("graph").len(), 1);
+        assert_eq!(
+            store.graph(n("http://x/a").as_ref()).expect("graph").len(),
+            1
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! JSON-LD processor and compare graphs.
 
 use oxrdf::vocab::{rdf, xsd};
-use oxrdf::{BlankNode, Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef};
+use oxrdf::{
+    BlankNode, Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef,
+};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -41,7 +43,11 @@ fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let document: Value = serde_json::from_str(coopdir_vocab::CONTEXT).unwrap_or(Value::Null);
-        let context = document.get("@context").and_then(Value::as_object).cloned().unwrap_or_default();
+        let context = document
+            .get("@context")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let mut prefixes = Vec::new();
         for (key, value) in &context {
             if let Value::String(ns) = value
@@ -91,17 +97,24 @@ fn tables() -> &'static Tables {
                         None => Coercion::None,
                     };
                     let container = def.get("@container").and_then(Value::as_str);
-                    properties.entry(expand(id)).or_default().push(TermDefinition {
-                        name: key.clone(),
-                        coercion,
-                        set: container == Some("@set"),
-                        language_map: container == Some("@language"),
-                    });
+                    properties
+                        .entry(expand(id))
+                        .or_default()
+                        .push(TermDefinition {
+                            name: key.clone(),
+                            coercion,
+                            set: container == Some("@set"),
+                            language_map: container == Some("@language"),
+                        });
                 }
                 _ => {}
             }
         }
-        Tables { properties, classes, prefixes }
+        Tables {
+            properties,
+            classes,
+            prefixes,
+        }
     })
 }
 
@@ -129,7 +142,10 @@ struct Writer<'a> {
 impl Writer<'_> {
     fn bnode_label(&mut self, b: &BlankNode) -> String {
         let next = self.labels.len();
-        self.labels.entry(b.clone()).or_insert_with(|| format!("_:b{next}")).clone()
+        self.labels
+            .entry(b.clone())
+            .or_insert_with(|| format!("_:b{next}"))
+            .clone()
     }
 
     fn id(&mut self, node: NamedOrBlankNodeRef<'_>) -> String {
@@ -152,7 +168,10 @@ impl Writer<'_> {
             .objects_for_subject_predicate(subject, rdf::TYPE)
             .filter_map(|o| match o {
                 TermRef::NamedNode(n) => Some(
-                    t.classes.get(n.as_str()).cloned().unwrap_or_else(|| compact_iri(n.as_str())),
+                    t.classes
+                        .get(n.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| compact_iri(n.as_str())),
                 ),
                 _ => None,
             })
@@ -164,7 +183,10 @@ impl Writer<'_> {
                 object.insert("type".into(), Value::String(types.remove(0)));
             }
             _ => {
-                object.insert("type".into(), Value::Array(types.into_iter().map(Value::String).collect()));
+                object.insert(
+                    "type".into(),
+                    Value::Array(types.into_iter().map(Value::String).collect()),
+                );
             }
         }
 
@@ -182,7 +204,11 @@ impl Writer<'_> {
         let mut entries: BTreeMap<String, Value> = BTreeMap::new();
         for (predicate, mut objects) in by_predicate {
             objects.sort_by_key(Term::to_string);
-            let definitions = t.properties.get(&predicate).map(Vec::as_slice).unwrap_or(&[]);
+            let definitions = t
+                .properties
+                .get(&predicate)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             // key → values written under that key (set-ness decided per key).
             let mut keyed: BTreeMap<String, (bool, Vec<Value>)> = BTreeMap::new();
             let mut language_maps: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
@@ -202,7 +228,7 @@ impl Writer<'_> {
                     Some(d) => {
                         let coerced = d.coercion == Coercion::Id;
                         let value = match &o {
-                            Term::Literal(l) => Value::String(l.value().to_owned()),
+                            Term::Literal(l) => literal_value(l.value(), &d.coercion),
                             Term::NamedNode(n) if depth == 0 && self.embedded_named.remove(n) => {
                                 Value::Object(self.node(n.as_ref().into(), depth + 1))
                             }
@@ -213,7 +239,11 @@ impl Writer<'_> {
                                 other => other,
                             },
                         };
-                        keyed.entry(d.name.clone()).or_insert((d.set, Vec::new())).1.push(value);
+                        keyed
+                            .entry(d.name.clone())
+                            .or_insert((d.set, Vec::new()))
+                            .1
+                            .push(value);
                     }
                     None => {
                         let value = match &o {
@@ -228,7 +258,10 @@ impl Writer<'_> {
                                 if let Some(lang) = l.language() {
                                     m.insert("@language".into(), Value::String(lang.to_owned()));
                                 } else if l.datatype() != xsd::STRING {
-                                    m.insert("@type".into(), Value::String(compact_iri(l.datatype().as_str())));
+                                    m.insert(
+                                        "@type".into(),
+                                        Value::String(compact_iri(l.datatype().as_str())),
+                                    );
                                 }
                                 if m.len() == 1 {
                                     m.remove("@value").unwrap_or(Value::Null)
@@ -237,7 +270,11 @@ impl Writer<'_> {
                                 }
                             }
                         };
-                        keyed.entry(compact_iri(&predicate)).or_insert((false, Vec::new())).1.push(value);
+                        keyed
+                            .entry(compact_iri(&predicate))
+                            .or_insert((false, Vec::new()))
+                            .1
+                            .push(value);
                     }
                 }
             }
@@ -253,7 +290,11 @@ impl Writer<'_> {
                 let map: Map<String, Value> = langs
                     .into_iter()
                     .map(|(lang, mut vs)| {
-                        let v = if vs.len() == 1 { vs.remove(0) } else { Value::Array(vs) };
+                        let v = if vs.len() == 1 {
+                            vs.remove(0)
+                        } else {
+                            Value::Array(vs)
+                        };
                         (lang, v)
                     })
                     .collect();
@@ -272,6 +313,20 @@ impl Writer<'_> {
             Value::String(self.bnode_label(b))
         }
     }
+}
+
+/// The value of a literal under a term that coerces it: canonical integers become JSON
+/// numbers (friendlier to JavaScript clients, and they expand back to the same literal).
+fn literal_value(lexical: &str, coercion: &Coercion) -> Value {
+    if let Coercion::Datatype(dt) = coercion
+        && dt == xsd::INTEGER.as_str()
+        && let Ok(n) = lexical.parse::<i64>()
+        && n.to_string() == lexical
+        && n.unsigned_abs() < (1 << 53)
+    {
+        return Value::from(n);
+    }
+    Value::String(lexical.to_owned())
 }
 
 fn id_object(id: String) -> Value {
@@ -329,7 +384,11 @@ pub fn compact(graph: &Graph, root: Option<NamedNodeRef<'_>>, context_iri: &str)
         Some(r) => graph
             .triples_for_subject(r)
             .filter_map(|t| match t.object {
-                TermRef::NamedNode(n) if n != r && graph.triples_for_subject(n).next().is_some() => Some(n.into_owned()),
+                TermRef::NamedNode(n)
+                    if n != r && graph.triples_for_subject(n).next().is_some() =>
+                {
+                    Some(n.into_owned())
+                }
                 _ => None,
             })
             .collect(),
@@ -337,13 +396,21 @@ pub fn compact(graph: &Graph, root: Option<NamedNodeRef<'_>>, context_iri: &str)
     };
     subjects.retain(|s| !matches!(s, NamedOrBlankNode::NamedNode(n) if embedded_named.contains(n)));
     subjects.sort_by_key(|s| {
-        let is_root = matches!((s, root), (NamedOrBlankNode::NamedNode(n), Some(r)) if n.as_ref() == r);
+        let is_root =
+            matches!((s, root), (NamedOrBlankNode::NamedNode(n), Some(r)) if n.as_ref() == r);
         (!is_root, s.to_string())
     });
 
-    let mut writer = Writer { graph, embedded_named, embedded, labels: HashMap::new() };
-    let mut nodes: Vec<Map<String, Value>> =
-        subjects.iter().map(|s| writer.node(s.as_ref(), 0)).collect();
+    let mut writer = Writer {
+        graph,
+        embedded_named,
+        embedded,
+        labels: HashMap::new(),
+    };
+    let mut nodes: Vec<Map<String, Value>> = subjects
+        .iter()
+        .map(|s| writer.node(s.as_ref(), 0))
+        .collect();
     let mut document = Map::new();
     document.insert("@context".into(), Value::String(context_iri.to_owned()));
     match nodes.len() {
@@ -370,9 +437,10 @@ fn is_cyclic(graph: &Graph, start: &BlankNode) -> bool {
         if !seen.insert(b.clone()) {
             continue;
         }
-        for o in graph.objects_for_subject_predicate(&b, rdf::TYPE).chain(
-            graph.triples_for_subject(&b).map(|t| t.object),
-        ) {
+        for o in graph
+            .objects_for_subject_predicate(&b, rdf::TYPE)
+            .chain(graph.triples_for_subject(&b).map(|t| t.object))
+        {
             if let TermRef::BlankNode(next) = o {
                 if next == start.as_ref() {
                     return true;
@@ -387,13 +455,19 @@ fn is_cyclic(graph: &Graph, start: &BlankNode) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{parse_graph, InputFormat};
+    use crate::{InputFormat, parse_graph};
     use oxrdf::dataset::CanonicalizationAlgorithm;
 
     const CONTEXT: &str = "http://localhost/context.jsonld";
 
     fn turtle(text: &str) -> Graph {
-        parse_graph(text.as_bytes(), InputFormat::Turtle, "http://localhost/", &[]).expect("turtle")
+        parse_graph(
+            text.as_bytes(),
+            InputFormat::Turtle,
+            "http://localhost/",
+            &[],
+        )
+        .expect("turtle")
     }
 
     /// Expands our output with oxigraph's JSON-LD processor (an independent
@@ -401,8 +475,13 @@ mod tests {
     fn assert_round_trips(graph: &Graph, root: Option<NamedNodeRef<'_>>) -> Value {
         let json = compact(graph, root, CONTEXT);
         let bytes = serde_json::to_vec(&json).expect("serialises");
-        let mut back = parse_graph(&bytes, InputFormat::JsonLd, "http://localhost/", &[CONTEXT.to_owned()])
-            .unwrap_or_else(|e| panic!("our output does not parse: {e}\n{json:#}"));
+        let mut back = parse_graph(
+            &bytes,
+            InputFormat::JsonLd,
+            "http://localhost/",
+            &[CONTEXT.to_owned()],
+        )
+        .unwrap_or_else(|e| panic!("our output does not parse: {e}\n{json:#}"));
         let mut expected = graph.clone();
         back.canonicalize(CanonicalizationAlgorithm::Unstable);
         expected.canonicalize(CanonicalizationAlgorithm::Unstable);
@@ -412,7 +491,8 @@ mod tests {
 
     #[test]
     fn a_worker_compacts_to_short_terms_and_expands_back_to_the_same_graph() {
-        let g = turtle(r#"
+        let g = turtle(
+            r#"
             @prefix schema: <http://schema.org/> . @prefix dir: <https://w3id.org/coopdir#> .
             @prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix dcterms: <http://purl.org/dc/terms/> .
             <workers/ada> a schema:Person ; schema:name "Ada" ; schema:memberOf <coops/a> ;
@@ -420,51 +500,70 @@ mod tests {
               dir:hasSkill [ dir:skill <skills/rust> ; dir:level "expert" ; dir:years 7 ] ;
               dir:hoursPerWeek 20 ; dir:availableFrom "2026-01-05"^^xsd:date ;
               dcterms:created "2026-11-25T10:00:00Z"^^xsd:dateTime .
-        "#);
+        "#,
+        );
         let root = NamedNodeRef::new_unchecked("http://localhost/workers/ada");
         let json = assert_round_trips(&g, Some(root));
         assert_eq!(json["type"], "Worker");
         assert_eq!(json["name"], "Ada");
-        assert_eq!(json["memberOf"], serde_json::json!(["http://localhost/coops/a"]));
+        assert_eq!(
+            json["memberOf"],
+            serde_json::json!(["http://localhost/coops/a"])
+        );
         assert_eq!(json["hasSkill"][0]["level"], "expert");
-        assert_eq!(json["hasSkill"][0]["years"], "7");
+        assert_eq!(json["hasSkill"][0]["years"], 7);
         assert_eq!(json["availableFrom"], "2026-01-05");
     }
 
     #[test]
     fn values_no_term_fits_keep_their_full_meaning() {
-        let g = turtle(r#"
+        let g = turtle(
+            r#"
             @prefix schema: <http://schema.org/> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
             <s> a skos:Concept ; skos:prefLabel "Rust"@en, "Rust"@fr ; skos:altLabel "rustlang"@en, "rs"@en ;
               schema:name "Name in Welsh"@cy ; schema:name 42 ; <http://example.org/custom> <o>, "x" ;
-              schema:url "not an IRI" .
-        "#);
+              schema:url "not an IRI" ; <https://w3id.org/coopdir#hoursPerWeek> "007"^^<http://www.w3.org/2001/XMLSchema#integer> .
+        "#,
+        );
         let json = assert_round_trips(&g, Some(NamedNodeRef::new_unchecked("http://localhost/s")));
         assert_eq!(json["prefLabel"]["fr"], "Rust");
-        assert_eq!(json["altLabel"]["en"], serde_json::json!(["rs", "rustlang"]));
+        assert_eq!(
+            json["altLabel"]["en"],
+            serde_json::json!(["rs", "rustlang"])
+        );
     }
 
     #[test]
     fn container_members_are_embedded_in_the_container() {
-        let g = turtle(r#"
+        let g = turtle(
+            r#"
             @prefix ldp: <http://www.w3.org/ns/ldp#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
             <skills/> a ldp:BasicContainer ; ldp:contains <skills/a>, <skills/b> .
             <skills/a> a skos:Concept ; skos:prefLabel "A"@en .
             <skills/b> a skos:Concept ; skos:prefLabel "B"@en ; skos:broader <skills/a> .
-        "#);
-        let json = assert_round_trips(&g, Some(NamedNodeRef::new_unchecked("http://localhost/skills/")));
+        "#,
+        );
+        let json = assert_round_trips(
+            &g,
+            Some(NamedNodeRef::new_unchecked("http://localhost/skills/")),
+        );
         assert!(json.get("@graph").is_none(), "{json:#}");
         assert_eq!(json["contains"][0]["prefLabel"]["en"], "A");
-        assert_eq!(json["contains"][1]["broader"], serde_json::json!(["http://localhost/skills/a"]));
+        assert_eq!(
+            json["contains"][1]["broader"],
+            serde_json::json!(["http://localhost/skills/a"])
+        );
     }
 
     #[test]
     fn shared_and_cyclic_blank_nodes_and_several_subjects_round_trip() {
-        let g = turtle(r#"
+        let g = turtle(
+            r#"
             @prefix schema: <http://schema.org/> .
             <a> schema:member _:x . <b> schema:member _:x . _:x schema:name "shared" .
             _:c schema:member _:d . _:d schema:member _:c .
-        "#);
+        "#,
+        );
         assert_round_trips(&g, None);
     }
 }

@@ -63,10 +63,9 @@ impl Definitions {
                             Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
                             _ => Vec::new(),
                         };
-                        if containers
-                            .iter()
-                            .any(|c| matches!(*c, "@language" | "@index" | "@id" | "@type" | "@graph"))
-                        {
+                        if containers.iter().any(|c| {
+                            matches!(*c, "@language" | "@index" | "@id" | "@type" | "@graph")
+                        }) {
                             self.map_containers.insert(key.clone());
                         }
                         if d.get("@type").and_then(Value::as_str) == Some("@json") {
@@ -123,7 +122,12 @@ pub(crate) fn check_keys(document: &Value, ours: &[String]) -> Result<(), Syntax
     walk(document, &definitions, &mut String::new(), ours)
 }
 
-fn walk(value: &Value, defs: &Definitions, pointer: &mut String, ours: &[String]) -> Result<(), SyntaxError> {
+fn walk(
+    value: &Value,
+    defs: &Definitions,
+    pointer: &mut String,
+    ours: &[String],
+) -> Result<(), SyntaxError> {
     match value {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {

@@ -12,8 +12,8 @@ mod parse;
 mod write;
 
 pub use compact::compact;
-pub use parse::{parse_graph, InputFormat, SyntaxError};
-pub use write::{write_graph, OutputFormat};
+pub use parse::{InputFormat, SyntaxError, parse_graph};
+pub use write::{OutputFormat, write_graph};
 
 /// Prefixes used when writing Turtle, in the order they are declared.
 pub const PREFIXES: &[(&str, &str)] = &[

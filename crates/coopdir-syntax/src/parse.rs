@@ -91,12 +91,11 @@ pub fn parse_graph(
                     }
                 });
             for quad in parser {
-                let quad = quad.map_err(|e| {
-                    match refused.lock().ok().and_then(|mut s| s.take()) {
+                let quad =
+                    quad.map_err(|e| match refused.lock().ok().and_then(|mut s| s.take()) {
                         Some(url) => SyntaxError::RemoteContext(url),
                         None => SyntaxError::JsonLd(e.to_string()),
-                    }
-                })?;
+                    })?;
                 if !quad.graph_name.is_default_graph() {
                     return Err(SyntaxError::NamedGraph);
                 }
@@ -123,21 +122,31 @@ mod tests {
         let graph = parse_graph(body, InputFormat::JsonLd, BASE, &ours()).expect("parses");
         assert_eq!(graph.len(), 2);
         let text = graph.to_string();
-        assert!(text.contains("<http://localhost/workers/new> <http://schema.org/name> \"Ada\""), "{text}");
+        assert!(
+            text.contains("<http://localhost/workers/new> <http://schema.org/name> \"Ada\""),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_key_outside_the_context_is_an_error_naming_it() {
-        let body = br#"{"@context": "http://localhost/context.jsonld", "name": "Ada", "nmae": "typo"}"#;
+        let body =
+            br#"{"@context": "http://localhost/context.jsonld", "name": "Ada", "nmae": "typo"}"#;
         let err = parse_graph(body, InputFormat::JsonLd, BASE, &ours()).unwrap_err();
-        assert!(matches!(&err, SyntaxError::UnknownKey { key, .. } if key == "nmae"), "{err}");
+        assert!(
+            matches!(&err, SyntaxError::UnknownKey { key, .. } if key == "nmae"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_remote_context_is_never_fetched() {
         let body = br#"{"@context": "https://example.org/other.jsonld", "name": "Ada"}"#;
         let err = parse_graph(body, InputFormat::JsonLd, BASE, &ours()).unwrap_err();
-        assert!(matches!(err, SyntaxError::RemoteContext(ref u) if u == "https://example.org/other.jsonld"), "{err}");
+        assert!(
+            matches!(err, SyntaxError::RemoteContext(ref u) if u == "https://example.org/other.jsonld"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -149,8 +158,13 @@ mod tests {
 
     #[test]
     fn malformed_turtle_reports_the_position() {
-        let err = parse_graph(b"<> <p> \"unterminated .", InputFormat::Turtle, BASE, &ours())
-            .unwrap_err();
+        let err = parse_graph(
+            b"<> <p> \"unterminated .",
+            InputFormat::Turtle,
+            BASE,
+            &ours(),
+        )
+        .unwrap_err();
         assert!(matches!(err, SyntaxError::Turtle(_)));
     }
 }

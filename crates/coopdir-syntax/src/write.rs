@@ -3,7 +3,7 @@
 use oxrdf::{Graph, NamedNodeRef, TripleRef};
 use oxttl::{NTriplesSerializer, TurtleSerializer};
 
-use crate::{compact, PREFIXES};
+use crate::{PREFIXES, compact};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutputFormat {
@@ -17,7 +17,13 @@ fn sorted<'a>(graph: &'a Graph, root: Option<NamedNodeRef<'_>>) -> Vec<TripleRef
     let mut triples: Vec<TripleRef<'a>> = graph.iter().collect();
     triples.sort_by_cached_key(|t| {
         let is_root = root.is_some_and(|r| t.subject == r.into());
-        (!is_root, t.subject.is_blank_node(), t.subject.to_string(), t.predicate.as_str().to_owned(), t.object.to_string())
+        (
+            !is_root,
+            t.subject.is_blank_node(),
+            t.subject.to_string(),
+            t.predicate.as_str().to_owned(),
+            t.object.to_string(),
+        )
     });
     triples
 }

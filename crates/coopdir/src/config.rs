@@ -20,9 +20,17 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> Result<Self, String> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{} is not a valid coopdir configuration: {e}", path.display()))
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a valid coopdir configuration: {e}",
+                path.display()
+            )
+        })
     }
 }
 
@@ -64,7 +72,10 @@ pub struct ServeConfig {
 
 impl ServeArgs {
     pub fn resolve(self, file: &FileConfig) -> ServeConfig {
-        let listen = self.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = self
+            .listen
+            .or_else(|| file.listen.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let base_url = self
             .base_url
             .or_else(|| file.base_url.clone())
@@ -74,28 +85,69 @@ impl ServeArgs {
             base_url,
             listen,
             demo: self.demo,
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+            max_body_bytes: self
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(1024 * 1024),
             page_size: self.page_size.or(file.page_size).unwrap_or(100),
         }
     }
 }
 
 pub fn data_dir(flag: Option<PathBuf>, file: &FileConfig) -> PathBuf {
-    flag.or_else(|| file.data.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
+    flag.or_else(|| file.data.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
 }
 
 pub fn base_url(flag: Option<String>, file: &FileConfig) -> String {
-    flag.or_else(|| file.base_url.clone())
-        .unwrap_or_else(|| format!("http://{}/", file.listen.as_deref().unwrap_or(DEFAULT_LISTEN)))
+    flag.or_else(|| file.base_url.clone()).unwrap_or_else(|| {
+        format!(
+            "http://{}/",
+            file.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+        )
+    })
 }
 
 pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COOPDIR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file: FileConfig =
+            toml::from_str("listen = \"127.0.0.1:9000\"\npage_size = 25\nmax_body_bytes = 10")
+                .expect("valid");
+        let args = Wrapper::parse_from(["x", "--page-size", "50"]).serve;
+        let config = args.resolve(&file);
+        assert_eq!(config.page_size, 50);
+        assert_eq!(config.listen, "127.0.0.1:9000");
+        assert_eq!(config.base_url, "http://127.0.0.1:9000/");
+        assert_eq!(config.max_body_bytes, 10);
+        assert_eq!(config.data, PathBuf::from(DEFAULT_DATA));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        assert!(toml::from_str::<FileConfig>("pagesize = 3").is_err());
     }
 }

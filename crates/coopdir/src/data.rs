@@ -1,8 +1,8 @@
 //! What each subcommand does.
 
-use coopdir_ldp::{load_shapes, Directory, ImportStage, LdpError, Paths};
-use coopdir_store::{GraphStore, OxigraphStore, StoreError, SYSTEM_GRAPH};
-use coopdir_syntax::{parse_graph, write_graph, InputFormat, OutputFormat};
+use coopdir_ldp::{Directory, ImportStage, LdpError, Paths, load_shapes};
+use coopdir_store::{GraphStore, OxigraphStore, SYSTEM_GRAPH, StoreError};
+use coopdir_syntax::{InputFormat, OutputFormat, parse_graph, write_graph};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{RdfFormat, RdfParser};
 use oxigraph::model::{Graph, GraphNameRef, NamedOrBlankNode, Triple};
@@ -40,16 +40,32 @@ pub enum ExportFormat {
 
 /// The demo data, relative IRIs resolved against the server's base URL.
 const DEMO: &[(&str, &str)] = &[
-    ("taxonomy.ttl", include_str!("../../../fixtures/demo/taxonomy.ttl")),
-    ("coops.ttl", include_str!("../../../fixtures/demo/coops.ttl")),
-    ("workers.ttl", include_str!("../../../fixtures/demo/workers.ttl")),
-    ("projects.ttl", include_str!("../../../fixtures/demo/projects.ttl")),
+    (
+        "taxonomy.ttl",
+        include_str!("../../../fixtures/demo/taxonomy.ttl"),
+    ),
+    (
+        "coops.ttl",
+        include_str!("../../../fixtures/demo/coops.ttl"),
+    ),
+    (
+        "workers.ttl",
+        include_str!("../../../fixtures/demo/workers.ttl"),
+    ),
+    (
+        "projects.ttl",
+        include_str!("../../../fixtures/demo/projects.ttl"),
+    ),
 ];
 
 fn open_directory(data: &Path, base_url: &str) -> Result<Directory, CliError> {
     let store = OxigraphStore::open(data)?;
     let shapes = load_shapes(None)?;
-    Ok(Directory::new(Arc::new(store), shapes, Paths::new(base_url))?)
+    Ok(Directory::new(
+        Arc::new(store),
+        shapes,
+        Paths::new(base_url),
+    )?)
 }
 
 fn has_resources(store: &dyn GraphStore) -> Result<bool, CliError> {
@@ -67,16 +83,30 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         } else {
             let mut graph = Graph::new();
             for (name, text) in DEMO {
-                let g = parse_graph(text.as_bytes(), InputFormat::Turtle, directory.paths().base(), &[])
-                    .map_err(|e| CliError::File { path: PathBuf::from(format!("fixtures/demo/{name}")), message: e.to_string() })?;
+                let g = parse_graph(
+                    text.as_bytes(),
+                    InputFormat::Turtle,
+                    directory.paths().base(),
+                    &[],
+                )
+                .map_err(|e| CliError::File {
+                    path: PathBuf::from(format!("fixtures/demo/{name}")),
+                    message: e.to_string(),
+                })?;
                 graph.extend(g.iter());
             }
             let summary = directory.import(graph, &|_, _| {})?;
-            tracing::info!(resources = summary.resources, quads = summary.quads, "demo data loaded");
+            tracing::info!(
+                resources = summary.resources,
+                quads = summary.quads,
+                "demo data loaded"
+            );
         }
     }
     let directory = Arc::new(directory);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| CliError::Listen {
             address: config.listen.clone(),
@@ -96,8 +126,12 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
 
 pub fn create_token(data: &Path) -> Result<ExitCode, CliError> {
     let store = OxigraphStore::open(data)?;
-    let token = coopdir_ldp::Directory::new(Arc::new(store), load_shapes(None)?, Paths::new("http://localhost/"))?
-        .create_admin_token()?;
+    let token = coopdir_ldp::Directory::new(
+        Arc::new(store),
+        load_shapes(None)?,
+        Paths::new("http://localhost/"),
+    )?
+    .create_admin_token()?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
@@ -109,17 +143,26 @@ fn format_of(path: &Path) -> Option<RdfFormat> {
         "nt" => Some(RdfFormat::NTriples),
         "nq" => Some(RdfFormat::NQuads),
         "trig" => Some(RdfFormat::TriG),
-        "jsonld" | "json" => Some(RdfFormat::JsonLd { profile: Default::default() }),
+        "jsonld" | "json" => Some(RdfFormat::JsonLd {
+            profile: Default::default(),
+        }),
         _ => None,
     }
 }
 
 /// Reads RDF files into one graph (graph names dropped), with a progress bar on large ones.
-fn read_files(files: &[PathBuf], base_url: &str, show_progress: bool) -> Result<(Graph, HashMap<NamedOrBlankNode, PathBuf>), CliError> {
+fn read_files(
+    files: &[PathBuf],
+    base_url: &str,
+    show_progress: bool,
+) -> Result<(Graph, HashMap<NamedOrBlankNode, PathBuf>), CliError> {
     let mut graph = Graph::new();
     let mut origin = HashMap::new();
     for path in files {
-        let file_error = |message: String| CliError::File { path: path.clone(), message };
+        let file_error = |message: String| CliError::File {
+            path: path.clone(),
+            message,
+        };
         let format = format_of(path).ok_or_else(|| {
             file_error("unknown file type: use .ttl, .nt, .nq, .trig or .jsonld".into())
         })?;
@@ -127,9 +170,12 @@ fn read_files(files: &[PathBuf], base_url: &str, show_progress: bool) -> Result<
         if matches!(format, RdfFormat::JsonLd { .. }) {
             let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
             let aliases = Paths::new(base_url).context_aliases();
-            let g = parse_graph(&bytes, InputFormat::JsonLd, base_url, &aliases).map_err(|e| file_error(e.to_string()))?;
+            let g = parse_graph(&bytes, InputFormat::JsonLd, base_url, &aliases)
+                .map_err(|e| file_error(e.to_string()))?;
             for t in g.iter() {
-                origin.entry(t.subject.into_owned()).or_insert_with(|| path.clone());
+                origin
+                    .entry(t.subject.into_owned())
+                    .or_insert_with(|| path.clone());
             }
             graph.extend(g.iter());
         } else {
@@ -138,8 +184,10 @@ fn read_files(files: &[PathBuf], base_url: &str, show_progress: bool) -> Result<
             let bar = if show_progress && size > 4 * 1024 * 1024 {
                 let bar = ProgressBar::new(size);
                 bar.set_style(
-                    ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(
+                        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_message(format!("reading {}", path.display()));
                 bar
@@ -153,7 +201,9 @@ fn read_files(files: &[PathBuf], base_url: &str, show_progress: bool) -> Result<
                 .for_reader(reader);
             for quad in parser {
                 let quad = quad.map_err(|e| file_error(e.to_string()))?;
-                origin.entry(quad.subject.clone()).or_insert_with(|| path.clone());
+                origin
+                    .entry(quad.subject.clone())
+                    .or_insert_with(|| path.clone());
                 graph.insert(&Triple::new(quad.subject, quad.predicate, quad.object));
             }
             bar.finish_and_clear();
@@ -180,12 +230,20 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
         })
         .map_err(|e| match e {
             LdpError::Invalid(report) => {
-                let lines: Vec<String> = report.violations().take(20).map(|r| format!("  {r}")).collect();
+                let lines: Vec<String> = report
+                    .violations()
+                    .take(20)
+                    .map(|r| format!("  {r}"))
+                    .collect();
                 let more = report.violations().count().saturating_sub(20);
                 CliError::Import(format!(
                     "nothing was imported: the data does not conform to the shapes:\n{}{}",
                     lines.join("\n"),
-                    if more > 0 { format!("\n  … and {more} more") } else { String::new() }
+                    if more > 0 {
+                        format!("\n  … and {more} more")
+                    } else {
+                        String::new()
+                    }
                 ))
             }
             other => CliError::Ldp(other),
@@ -203,7 +261,11 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn export(data: &Path, format: ExportFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
+pub fn export(
+    data: &Path,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> Result<ExitCode, CliError> {
     let store = OxigraphStore::open(data)?;
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
@@ -245,7 +307,12 @@ pub fn validate(shapes_dir: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode
         match by_file.remove(path) {
             None => println!("{}: conforms", path.display()),
             Some(lines) => {
-                println!("{}: {} violation{}", path.display(), lines.len(), if lines.len() == 1 { "" } else { "s" });
+                println!(
+                    "{}: {} violation{}",
+                    path.display(),
+                    lines.len(),
+                    if lines.len() == 1 { "" } else { "s" }
+                );
                 for line in lines {
                     println!("{line}");
                 }
@@ -258,5 +325,9 @@ pub fn validate(shapes_dir: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode
             println!("{line}");
         }
     }
-    Ok(if report.conforms() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.conforms() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

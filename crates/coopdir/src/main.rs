@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use config::{FileConfig, ServeArgs};
 
 #[derive(Parser)]
-#[command(name = "coopdir", version, about = "A federated directory of co-operatives, their workers, skills and projects")]
+#[command(
+    name = "coopdir",
+    version,
+    about = "A federated directory of co-operatives, their workers, skills and projects"
+)]
 struct Cli {
     /// A TOML file with defaults for any option (keys as the long flags, with underscores).
     #[arg(long, global = true, env = "COOPDIR_CONFIG")]
@@ -86,16 +90,30 @@ fn main() -> ExitCode {
             config::init_tracing(args.log_json.unwrap_or(file.log_json.unwrap_or(false)));
             data::serve(args.resolve(&file))
         }
-        Command::Token { command: TokenCommand::Create { admin: _, data: dir } } => {
-            data::create_token(&config::data_dir(dir, &file))
-        }
-        Command::Import { data: dir, base_url, files } => {
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    admin: _,
+                    data: dir,
+                },
+        } => data::create_token(&config::data_dir(dir, &file)),
+        Command::Import {
+            data: dir,
+            base_url,
+            files,
+        } => {
             config::init_tracing(false);
-            data::import(&config::data_dir(dir, &file), &config::base_url(base_url, &file), &files)
+            data::import(
+                &config::data_dir(dir, &file),
+                &config::base_url(base_url, &file),
+                &files,
+            )
         }
-        Command::Export { data: dir, format, output } => {
-            data::export(&config::data_dir(dir, &file), format, output.as_deref())
-        }
+        Command::Export {
+            data: dir,
+            format,
+            output,
+        } => data::export(&config::data_dir(dir, &file), format, output.as_deref()),
         Command::Validate { shapes, files } => data::validate(shapes.as_deref(), &files),
     };
     match result {
