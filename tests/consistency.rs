@@ -138,6 +138,19 @@ fn a_request_may_only_describe_its_own_resource() {
 fn the_container_decides_the_class() {
     let server = Server::start();
     seed(&server);
+    // Read (and so cache) the container and the skill before they change.
+    let skills = |server: &Server| {
+        json(server.get("/skills/", "application/ld+json"))["contains"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(skills(&server), 1);
+    assert!(
+        json(server.get("/skills/rust", "application/ld+json"))
+            .get("narrower")
+            .is_none()
+    );
     let r = server.post(
         "/skills/",
         "text/turtle",
@@ -158,4 +171,5 @@ fn the_container_decides_the_class() {
         json(server.get("/skills/rust", "application/ld+json"))["narrower"],
         serde_json::json!([server.url("/skills/axum")])
     );
+    assert_eq!(skills(&server), 2);
 }

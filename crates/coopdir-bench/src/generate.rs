@@ -48,7 +48,7 @@ pub fn skill_slugs() -> Vec<&'static str> {
     TAXONOMY
         .lines()
         .filter_map(|l| l.strip_prefix("<skills/"))
-        .filter_map(|l| l.split_once("> a skos:Concept").map(|(slug, _)| slug))
+        .filter_map(|l| l.split_once("> a skos:Concept ").map(|(slug, _)| slug))
         .collect()
 }
 

@@ -22,6 +22,8 @@ pub struct Sequential {
 pub struct Listing {
     pub members: usize,
     pub pages: usize,
+    /// The first round, right after the writes (nothing cached).
+    pub first_ms: f64,
     pub median_ms: f64,
     pub best_ms: f64,
 }
@@ -155,10 +157,12 @@ pub async fn list_all(container: &str, rounds: usize) -> Result<Listing, BoxErro
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         (members, pages) = (m, p);
     }
+    let first_ms = times.first().copied().unwrap_or_default();
     times.sort_by(f64::total_cmp);
     Ok(Listing {
         members,
         pages,
+        first_ms,
         median_ms: times[times.len() / 2],
         best_ms: times[0],
     })

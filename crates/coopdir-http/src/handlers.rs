@@ -232,10 +232,7 @@ fn graph_response(
         .etag
         .header(&format!("{}{variant_suffix}", variant(format)));
     if not_modified(request, &etag) {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        set(&mut response, header::ETAG, &etag);
-        headers.apply(&mut response);
-        return response;
+        return not_modified_response(&etag, headers);
     }
     let body = write_graph(
         &rep.graph,
@@ -243,9 +240,20 @@ fn graph_response(
         Some(rep.subject.as_ref()),
         &state.directory.paths().context(),
     );
+    body_response(body, &etag, format, headers)
+}
+
+fn not_modified_response(etag: &str, headers: &Headers) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set(&mut response, header::ETAG, etag);
+    headers.apply(&mut response);
+    response
+}
+
+fn body_response(body: Vec<u8>, etag: &str, format: OutputFormat, headers: &Headers) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     set(&mut response, header::CONTENT_TYPE, media_type(format));
-    set(&mut response, header::ETAG, &etag);
+    set(&mut response, header::ETAG, etag);
     headers.apply(&mut response);
     response
 }
@@ -321,14 +329,9 @@ async fn list_container(
     let size = paging.size.unwrap_or(default_size).clamp(1, 1000);
     let page = paging.page.unwrap_or(1).max(1);
     let directory = state.directory.clone();
-    let listing = blocking(move || directory.read_container(kind, page, size, minimal)).await?;
+    let listing =
+        blocking(move || directory.render_container(kind, page, size, minimal, format)).await?;
     let container_iri = state.directory.paths().container(kind);
-    let rep = Representation {
-        subject: container_iri.clone(),
-        kind: Some(kind),
-        graph: listing.graph,
-        etag: listing.etag,
-    };
     let suffix = format!(
         "-p{}s{size}{}",
         listing.page,
@@ -356,7 +359,12 @@ async fn list_container(
             h.links.push(page_link(listing.page + 1, "next"));
         }
     }
-    let mut response = graph_response(state, headers, &rep, format, &suffix, &h);
+    let etag = listing.etag.header(&format!("{}{suffix}", variant(format)));
+    let mut response = if not_modified(headers, &etag) {
+        not_modified_response(&etag, &h)
+    } else {
+        body_response(listing.body.clone(), &etag, format, &h)
+    };
     if minimal {
         set(
             &mut response,
@@ -386,15 +394,16 @@ pub async fn resource(
             let private = is_authenticated(&state, &headers);
             let directory = state.directory.clone();
             let target = iri.clone();
-            let rep = blocking(move || directory.read(&target, private)).await?;
-            Ok(graph_response(
-                &state,
-                &headers,
-                &rep,
-                format,
-                if private { "-p" } else { "" },
-                &h,
-            ))
+            let rendered = blocking(move || directory.render(&target, format, private)).await?;
+            let etag = rendered.etag.header(&format!(
+                "{}{}",
+                variant(format),
+                if private { "-p" } else { "" }
+            ));
+            if not_modified(&headers, &etag) {
+                return Ok(not_modified_response(&etag, &h));
+            }
+            Ok(body_response(rendered.body.clone(), &etag, format, &h))
         }
         Method::OPTIONS => Ok(options_response(&h)),
         Method::PUT => replace(&state, kind, iri, &headers, body).await,

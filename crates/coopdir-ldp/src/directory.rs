@@ -1,6 +1,7 @@
 //! The directory: reads and validated, consistent writes of LDP resources.
 
 use coopdir_store::{ChangeSet, GraphStore};
+use coopdir_syntax::{OutputFormat, write_graph};
 use coopdir_vocab::{INVERSE_LINKS, Kind, PRIVATE_PROPERTIES, dcterms, ldp, schema};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{
@@ -10,6 +11,7 @@ use oxigraph::model::{
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use crate::cache::{RenderCache, Rendered, RenderedPage};
 use crate::etag::{ETag, Precondition};
 use crate::patch::Patch;
 use crate::paths::{Location, Paths, slugify};
@@ -53,6 +55,7 @@ pub struct Directory {
     /// Serialises writes: oxigraph has no write-write conflict detection.
     writer: Mutex<()>,
     token_hashes: RwLock<HashSet<String>>,
+    cache: RenderCache,
 }
 
 impl Directory {
@@ -68,6 +71,7 @@ impl Directory {
             paths,
             writer: Mutex::new(()),
             token_hashes: RwLock::new(hashes.into_iter().collect()),
+            cache: RenderCache::default(),
         })
     }
 
@@ -144,6 +148,46 @@ impl Directory {
         })
     }
 
+    /// A member resource rendered in `format`, from the cache when it is unchanged.
+    pub fn render(
+        &self,
+        iri: &NamedNode,
+        format: OutputFormat,
+        include_private: bool,
+    ) -> Result<Arc<Rendered>, LdpError> {
+        let variant = (format, include_private);
+        if let Some(hit) = self.cache.get(iri, variant) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let rep = self.read(iri, include_private)?;
+        let body = write_graph(
+            &rep.graph,
+            format,
+            Some(iri.as_ref()),
+            &self.paths.context(),
+        );
+        let rendered = Arc::new(Rendered {
+            body,
+            etag: rep.etag,
+        });
+        self.cache
+            .insert(generation, iri, variant, rendered.clone());
+        Ok(rendered)
+    }
+
+    /// Applies `changes` in one transaction and forgets renderings they made stale.
+    pub(crate) fn commit(&self, changes: &ChangeSet) -> Result<(), LdpError> {
+        let result = self.store.apply(changes);
+        self.cache.committed(changes);
+        Ok(result?)
+    }
+
+    /// After a bulk load that bypassed [`Self::commit`].
+    pub(crate) fn forget_renderings(&self) {
+        self.cache.clear();
+    }
+
     pub fn exists(&self, iri: &NamedNode) -> Result<bool, LdpError> {
         Ok(self.store.contains_graph(iri.as_ref())?)
     }
@@ -204,13 +248,9 @@ impl Directory {
         if !minimal {
             for member in members.iter().skip((page - 1) * page_size).take(page_size) {
                 graph.insert(TripleRef::new(&container, ldp::CONTAINS, member));
-                for class in self
-                    .store
-                    .objects(member.as_ref(), member.as_ref(), rdf::TYPE)?
-                {
-                    graph.insert(TripleRef::new(member, rdf::TYPE, class.as_ref()));
-                }
-                for p in kind.summary_properties() {
+                // One lookup per wanted property: decoding only those terms is cheaper
+                // than reading the member's whole graph.
+                for p in std::iter::once(&rdf::TYPE).chain(kind.summary_properties()) {
                     for o in self.store.objects(member.as_ref(), member.as_ref(), *p)? {
                         graph.insert(TripleRef::new(member, *p, o.as_ref()));
                     }
@@ -226,6 +266,39 @@ impl Directory {
             pages,
             total,
         })
+    }
+
+    /// A container page rendered in `format`, from the cache when nothing changed.
+    pub fn render_container(
+        &self,
+        kind: Kind,
+        page: usize,
+        page_size: usize,
+        minimal: bool,
+        format: OutputFormat,
+    ) -> Result<Arc<RenderedPage>, LdpError> {
+        let key = (kind, page, page_size, minimal, format);
+        if let Some(hit) = self.cache.get_page(&key) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let listing = self.read_container(kind, page, page_size, minimal)?;
+        let container = self.paths.container(kind);
+        let body = write_graph(
+            &listing.graph,
+            format,
+            Some(container.as_ref()),
+            &self.paths.context(),
+        );
+        let rendered = Arc::new(RenderedPage {
+            body,
+            etag: listing.etag,
+            page: listing.page,
+            pages: listing.pages,
+            total: listing.total,
+        });
+        self.cache.insert_page(generation, key, rendered.clone());
+        Ok(rendered)
     }
 
     /// The current version of a resource, if it exists.
@@ -362,7 +435,7 @@ impl Directory {
             }
             changes.replace.push((g, graph));
         }
-        self.store.apply(&changes)?;
+        self.commit(&changes)?;
         tracing::info!(resource = %iri, "deleted");
         Ok(())
     }
@@ -419,7 +492,7 @@ impl Directory {
         self.mirror_inverse_links(iri, &graph, old.as_ref(), &mut changes)?;
         let etag = ETag::of_graph(&graph);
         changes.replace.push((iri.clone(), graph.clone()));
-        self.store.apply(&changes)?;
+        self.commit(&changes)?;
         tracing::info!(resource = %iri, created = is_new, "stored");
         Ok(WriteOutcome {
             iri: iri.clone(),

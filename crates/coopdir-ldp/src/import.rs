@@ -36,6 +36,7 @@ impl Directory {
         progress: &dyn Fn(ImportStage, usize),
     ) -> Result<ImportSummary, LdpError> {
         let paths = self.paths();
+        let started = std::time::Instant::now();
         progress(ImportStage::Grouping, triples.len());
         // Containers and the root are derived by the server; their triples are not data.
         let mut data = Graph::new();
@@ -182,6 +183,10 @@ impl Directory {
         }
 
         // Validate everything at once, with the types of stored resources it links to.
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "import: grouped"
+        );
         progress(ImportStage::Validating, groups.len());
         let mut all = Graph::new();
         for graph in groups.values() {
@@ -196,6 +201,10 @@ impl Directory {
             return Err(LdpError::Invalid(report));
         }
 
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "import: validated"
+        );
         progress(ImportStage::Writing, all.len());
         let mut summary = ImportSummary {
             resources: groups.len(),
@@ -217,6 +226,7 @@ impl Directory {
         summary.quads = quads.len() + external.len();
         if self.store().is_empty()? && external.is_empty() {
             self.store().bulk_load(quads)?;
+            self.forget_renderings();
         } else {
             let mut changes = ChangeSet::default();
             for (iri, graph) in groups {
@@ -227,7 +237,7 @@ impl Directory {
                 .filter(|q| q.predicate == ldp::CONTAINS)
                 .collect();
             changes.insert.extend(external);
-            self.store().apply(&changes)?;
+            self.commit(&changes)?;
         }
         tracing::info!(
             resources = summary.resources,

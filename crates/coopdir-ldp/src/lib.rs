@@ -8,6 +8,7 @@
 //! makes read-modify-write (ETag checks, PATCH) safe on a store without conflict
 //! detection.
 
+mod cache;
 mod credentials;
 mod directory;
 mod error;
@@ -17,6 +18,7 @@ mod patch;
 mod paths;
 mod shapes;
 
+pub use cache::{Rendered, RenderedPage};
 pub use directory::{ContainerPage, Directory, Representation, WriteOutcome};
 pub use error::LdpError;
 pub use etag::{ETag, Precondition};

@@ -1,0 +1,132 @@
+//! Rendered representations of member resources, so that a GET of an unchanged resource
+//! costs a map lookup instead of a store read, a hash and a serialisation.
+//!
+//! Every committed write bumps a generation and then evicts the graphs it touched. A
+//! reader notes the generation before reading the store and only inserts its rendering
+//! if no write committed meanwhile, so a stale rendering can never be cached.
+
+use coopdir_store::ChangeSet;
+use coopdir_syntax::OutputFormat;
+use oxigraph::model::{GraphName, NamedNode};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::ETag;
+
+/// A representation ready to send.
+#[derive(Debug)]
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub etag: ETag,
+}
+
+type Variant = (OutputFormat, bool);
+/// The renderings of one resource, one per variant.
+type Renderings = Vec<(Variant, Arc<Rendered>)>;
+
+/// A container page ready to send.
+#[derive(Debug)]
+pub struct RenderedPage {
+    pub body: Vec<u8>,
+    pub etag: ETag,
+    /// 1-based page number, number of pages (at least 1), number of members.
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+}
+
+/// Container, page, page size, minimal, format.
+pub(crate) type PageKey = (coopdir_vocab::Kind, usize, usize, bool, OutputFormat);
+
+/// Beyond this many resources the cache starts again empty (a bound, not an LRU).
+const MAX_RESOURCES: usize = 20_000;
+
+#[derive(Default)]
+pub(crate) struct RenderCache {
+    generation: AtomicU64,
+    entries: Mutex<HashMap<NamedNode, Renderings>>,
+    /// Container pages summarise many resources: any write forgets them all.
+    pages: Mutex<HashMap<PageKey, Arc<RenderedPage>>>,
+}
+
+impl RenderCache {
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn get(&self, iri: &NamedNode, variant: Variant) -> Option<Arc<Rendered>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(iri)?
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Caches `rendered` unless a write committed since `generation` was read.
+    pub(crate) fn insert(
+        &self,
+        generation: u64,
+        iri: &NamedNode,
+        variant: Variant,
+        rendered: Arc<Rendered>,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if entries.len() >= MAX_RESOURCES && !entries.contains_key(iri) {
+            entries.clear();
+        }
+        let slots = entries.entry(iri.clone()).or_default();
+        slots.retain(|(v, _)| *v != variant);
+        slots.push((variant, rendered));
+    }
+
+    pub(crate) fn get_page(&self, key: &PageKey) -> Option<Arc<RenderedPage>> {
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    pub(crate) fn insert_page(&self, generation: u64, key: PageKey, page: Arc<RenderedPage>) {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if pages.len() >= 1_000 {
+            pages.clear();
+        }
+        pages.insert(key, page);
+    }
+
+    /// Called after `changes` were committed.
+    pub(crate) fn committed(&self, changes: &ChangeSet) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        pages.clear();
+        for (name, _) in &changes.replace {
+            entries.remove(name);
+        }
+        for name in &changes.drop {
+            entries.remove(name);
+        }
+        for quad in changes.insert.iter().chain(&changes.remove) {
+            if let GraphName::NamedNode(name) = &quad.graph_name {
+                entries.remove(name);
+            }
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+        pages.clear();
+    }
+}
