@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use coopdir_ldp::{Location, Patch, Precondition, Representation, WriteOutcome};
-use coopdir_syntax::{OutputFormat, parse_graph, write_graph};
+use coopdir_syntax::{OutputFormat, parse_graph};
 use coopdir_vocab::Kind;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use oxigraph::model::NamedNode;
@@ -234,12 +234,7 @@ fn graph_response(
     if not_modified(request, &etag) {
         return not_modified_response(&etag, headers);
     }
-    let body = write_graph(
-        &rep.graph,
-        format,
-        Some(rep.subject.as_ref()),
-        &state.directory.paths().context(),
-    );
+    let body = state.directory.serialise(&rep.graph, &rep.subject, format);
     body_response(body, &etag, format, headers)
 }
 
@@ -550,12 +545,9 @@ fn write_response(
         } else {
             StatusCode::OK
         };
-        let body = write_graph(
-            &outcome.graph,
-            format,
-            Some(outcome.iri.as_ref()),
-            &state.directory.paths().context(),
-        );
+        let body = state
+            .directory
+            .serialise(&outcome.graph, &outcome.iri, format);
         let mut r = (status, body).into_response();
         set(&mut r, header::CONTENT_TYPE, media_type(format));
         set(

@@ -161,12 +161,7 @@ impl Directory {
         }
         let generation = self.cache.generation();
         let rep = self.read(iri, include_private)?;
-        let body = write_graph(
-            &rep.graph,
-            format,
-            Some(iri.as_ref()),
-            &self.paths.context(),
-        );
+        let body = self.serialise(&rep.graph, iri, format);
         let rendered = Arc::new(Rendered {
             body,
             etag: rep.etag,
@@ -174,6 +169,11 @@ impl Directory {
         self.cache
             .insert(generation, iri, variant, rendered.clone());
         Ok(rendered)
+    }
+
+    /// `graph` written in `format`, about `subject`, JSON-LD compacted with our context.
+    pub fn serialise(&self, graph: &Graph, subject: &NamedNode, format: OutputFormat) -> Vec<u8> {
+        write_graph(graph, format, Some(subject.as_ref()), &self.paths.context())
     }
 
     /// Applies `changes` in one transaction and forgets renderings they made stale.
@@ -284,12 +284,7 @@ impl Directory {
         let generation = self.cache.generation();
         let listing = self.read_container(kind, page, page_size, minimal)?;
         let container = self.paths.container(kind);
-        let body = write_graph(
-            &listing.graph,
-            format,
-            Some(container.as_ref()),
-            &self.paths.context(),
-        );
+        let body = self.serialise(&listing.graph, &container, format);
         let rendered = Arc::new(RenderedPage {
             body,
             etag: listing.etag,
