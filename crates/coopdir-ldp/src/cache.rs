@@ -7,7 +7,7 @@
 
 use coopdir_store::ChangeSet;
 use coopdir_syntax::OutputFormat;
-use oxigraph::model::{GraphName, NamedNode};
+use oxigraph::model::{GraphName, NamedNode, Term};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,11 @@ pub(crate) type PageKey = (coopdir_vocab::Kind, usize, usize, bool, OutputFormat
 
 /// Beyond this many resources the cache starts again empty (a bound, not an LRU).
 const MAX_RESOURCES: usize = 20_000;
+/// Summaries are small (a few terms each): keep many more of them.
+const MAX_SUMMARIES: usize = 200_000;
+
+/// A member's summary in container listings: its types and a few key properties.
+pub(crate) type Summary = Arc<Vec<(NamedNode, Term)>>;
 
 #[derive(Default)]
 pub(crate) struct RenderCache {
@@ -48,6 +53,8 @@ pub(crate) struct RenderCache {
     entries: Mutex<HashMap<NamedNode, Renderings>>,
     /// Container pages summarise many resources: any write forgets them all.
     pages: Mutex<HashMap<PageKey, Arc<RenderedPage>>>,
+    /// Member summaries, written through on every write so listings rarely read the store.
+    summaries: Mutex<HashMap<NamedNode, Summary>>,
 }
 
 impl RenderCache {
@@ -103,30 +110,58 @@ impl RenderCache {
         pages.insert(key, page);
     }
 
+    pub(crate) fn get_summary(&self, iri: &NamedNode) -> Option<Summary> {
+        self.summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(iri)
+            .cloned()
+    }
+
+    /// Caches a summary read at `generation`, unless a write committed since; pass the
+    /// current generation when the summary comes from what the caller just committed.
+    pub(crate) fn insert_summary(&self, generation: u64, iri: &NamedNode, summary: Summary) {
+        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if summaries.len() >= MAX_SUMMARIES && !summaries.contains_key(iri) {
+            summaries.clear();
+        }
+        summaries.insert(iri.clone(), summary);
+    }
+
     /// Called after `changes` were committed.
     pub(crate) fn committed(&self, changes: &ChangeSet) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.clear();
-        for (name, _) in &changes.replace {
+        let touched = changes
+            .replace
+            .iter()
+            .map(|(name, _)| name)
+            .chain(&changes.drop)
+            .chain(changes.insert.iter().chain(&changes.remove).filter_map(
+                |q| match &q.graph_name {
+                    GraphName::NamedNode(name) => Some(name),
+                    _ => None,
+                },
+            ));
+        for name in touched {
             entries.remove(name);
-        }
-        for name in &changes.drop {
-            entries.remove(name);
-        }
-        for quad in changes.insert.iter().chain(&changes.remove) {
-            if let GraphName::NamedNode(name) = &quad.graph_name {
-                entries.remove(name);
-            }
+            summaries.remove(name);
         }
     }
 
     pub(crate) fn clear(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         pages.clear();
+        summaries.clear();
     }
 }

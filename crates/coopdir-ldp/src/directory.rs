@@ -11,7 +11,7 @@ use oxigraph::model::{
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::cache::{RenderCache, Rendered, RenderedPage};
+use crate::cache::{RenderCache, Rendered, RenderedPage, Summary};
 use crate::etag::{ETag, Precondition};
 use crate::patch::Patch;
 use crate::paths::{Location, Paths, slugify};
@@ -180,7 +180,23 @@ impl Directory {
     pub(crate) fn commit(&self, changes: &ChangeSet) -> Result<(), LdpError> {
         let result = self.store.apply(changes);
         self.cache.committed(changes);
-        Ok(result?)
+        result?;
+        // Write the new summaries through: the next listing need not read the store.
+        let generation = self.cache.generation();
+        for (name, graph) in &changes.replace {
+            if let Some(Location::Member(kind, _)) = self.paths.locate(name.as_str()) {
+                let summary: Vec<(NamedNode, Term)> = graph
+                    .triples_for_subject(name)
+                    .filter(|t| {
+                        t.predicate == rdf::TYPE || kind.summary_properties().contains(&t.predicate)
+                    })
+                    .map(|t| (t.predicate.into_owned(), t.object.into_owned()))
+                    .collect();
+                self.cache
+                    .insert_summary(generation, name, Arc::new(summary));
+            }
+        }
+        Ok(())
     }
 
     /// After a bulk load that bypassed [`Self::commit`].
@@ -248,12 +264,8 @@ impl Directory {
         if !minimal {
             for member in members.iter().skip((page - 1) * page_size).take(page_size) {
                 graph.insert(TripleRef::new(&container, ldp::CONTAINS, member));
-                // One lookup per wanted property: decoding only those terms is cheaper
-                // than reading the member's whole graph.
-                for p in std::iter::once(&rdf::TYPE).chain(kind.summary_properties()) {
-                    for o in self.store.objects(member.as_ref(), member.as_ref(), *p)? {
-                        graph.insert(TripleRef::new(member, *p, o.as_ref()));
-                    }
+                for (p, o) in self.summary(kind, member)?.iter() {
+                    graph.insert(TripleRef::new(member, p, o));
                 }
             }
         }
@@ -294,6 +306,26 @@ impl Directory {
         });
         self.cache.insert_page(generation, key, rendered.clone());
         Ok(rendered)
+    }
+
+    /// A member's types and summary properties, from the cache or the store.
+    fn summary(&self, kind: Kind, member: &NamedNode) -> Result<Summary, LdpError> {
+        if let Some(hit) = self.cache.get_summary(member) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let mut summary = Vec::new();
+        // One lookup per wanted property: decoding only those terms is cheaper than
+        // reading the member's whole graph.
+        for p in std::iter::once(&rdf::TYPE).chain(kind.summary_properties()) {
+            for o in self.store.objects(member.as_ref(), member.as_ref(), *p)? {
+                summary.push((p.into_owned(), o));
+            }
+        }
+        let summary = Arc::new(summary);
+        self.cache
+            .insert_summary(generation, member, summary.clone());
+        Ok(summary)
     }
 
     /// The current version of a resource, if it exists.
@@ -468,7 +500,9 @@ impl Directory {
         graph.insert(TripleRef::new(iri, dcterms::CREATED, created.as_ref()));
         graph.insert(TripleRef::new(iri, dcterms::MODIFIED, &now));
 
+        let t0 = std::time::Instant::now();
         let report = self.validate(&graph, None)?;
+        let validated = t0.elapsed();
         if !report.conforms() {
             return Err(LdpError::Invalid(report));
         }
@@ -485,10 +519,18 @@ impl Directory {
             ));
         }
         self.mirror_inverse_links(iri, &graph, old.as_ref(), &mut changes)?;
+        let mirrored = t0.elapsed();
         let etag = ETag::of_graph(&graph);
         changes.replace.push((iri.clone(), graph.clone()));
         self.commit(&changes)?;
-        tracing::info!(resource = %iri, created = is_new, "stored");
+        tracing::info!(
+            resource = %iri,
+            created = is_new,
+            validate_us = validated.as_micros() as u64,
+            mirror_us = (mirrored - validated).as_micros() as u64,
+            total_us = t0.elapsed().as_micros() as u64,
+            "stored"
+        );
         Ok(WriteOutcome {
             iri: iri.clone(),
             created: is_new,

@@ -1,10 +1,15 @@
-//! Bulk import: many resources from one RDF document, validated together, stored at once.
+//! Bulk import: many resources from one RDF document, validated, then stored at once.
+//!
+//! Resources are validated one by one, each in a small graph of its own plus the types
+//! of what it links to (from the import itself or the store), on every core: small
+//! graphs keep validation fast and memory flat however large the import is.
 
+use coopdir_shacl::ValidationReport;
 use coopdir_store::ChangeSet;
 use coopdir_vocab::{INVERSE_LINKS, Kind, dcterms, ldp};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
-    Graph, NamedNode, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term, TermRef, Triple, TripleRef,
+    Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, Triple, TripleRef,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -27,81 +32,118 @@ pub enum ImportStage {
     Writing,
 }
 
+/// At most this many violations are collected before validation stops.
+const MAX_REPORTED: usize = 100;
+
 impl Directory {
-    /// Imports `triples` (graph names are ignored: resources are regrouped by subject).
-    /// Either every resource is valid and all are stored, or nothing is.
+    /// Imports `triples`, regrouped into resources by subject (IRIs without their
+    /// fragment; blank nodes with the resource that refers to them). Either every
+    /// resource is valid and all are stored, or nothing is.
     pub fn import(
         &self,
-        triples: Graph,
+        triples: Vec<Triple>,
         progress: &dyn Fn(ImportStage, usize),
     ) -> Result<ImportSummary, LdpError> {
         let paths = self.paths();
         let started = std::time::Instant::now();
         progress(ImportStage::Grouping, triples.len());
+
         // Containers and the root are derived by the server; their triples are not data.
-        let mut data = Graph::new();
-        for t in triples.iter() {
-            let derived = matches!(t.subject, NamedOrBlankNodeRef::NamedNode(s)
-                if matches!(paths.locate(s.as_str()), Some(Location::Root | Location::Container(_)))
-                    && !s.as_str().contains('#'));
-            if !derived {
-                data.insert(t);
-            }
+        let triples: Vec<Triple> = triples
+            .into_iter()
+            .filter(|t| match &t.subject {
+                NamedOrBlankNode::NamedNode(s) => {
+                    s.as_str().contains('#')
+                        || !matches!(
+                            paths.locate(s.as_str()),
+                            Some(Location::Root | Location::Container(_))
+                        )
+                }
+                NamedOrBlankNode::BlankNode(_) => true,
+            })
+            .collect();
+        let mut by_subject: HashMap<&NamedOrBlankNode, Vec<usize>> = HashMap::new();
+        for (i, t) in triples.iter().enumerate() {
+            by_subject.entry(&t.subject).or_default().push(i);
         }
 
-        // Group by resource: IRIs without their fragment; blank nodes go with their owner.
-        let mut groups: BTreeMap<NamedNode, Graph> = BTreeMap::new();
-        let mut owner_of_blank: HashMap<NamedOrBlankNode, NamedNode> = HashMap::new();
-        let mut named: Vec<NamedNode> = Vec::new();
-        let mut seen = HashSet::new();
-        for t in data.iter() {
-            if let NamedOrBlankNodeRef::NamedNode(s) = t.subject
-                && seen.insert(s)
-            {
-                named.push(s.into_owned());
-            }
-        }
-        for subject in &named {
-            let resource = NamedNode::new_unchecked(
-                subject
-                    .as_str()
-                    .split('#')
-                    .next()
-                    .unwrap_or(subject.as_str()),
-            );
-            let mut stack: Vec<NamedOrBlankNode> = vec![subject.clone().into()];
-            while let Some(node) = stack.pop() {
-                for t in data.triples_for_subject(&node) {
-                    groups.entry(resource.clone()).or_default().insert(t);
-                    if let TermRef::BlankNode(b) = t.object {
-                        let b: NamedOrBlankNode = b.into_owned().into();
-                        if !owner_of_blank.contains_key(&b) {
-                            owner_of_blank.insert(b.clone(), resource.clone());
-                            stack.push(b);
-                        }
+        // Group: each named subject's resource takes its triples and, transitively, those
+        // of the blank nodes it refers to.
+        let mut groups: BTreeMap<NamedNode, Vec<usize>> = BTreeMap::new();
+        let mut owned: HashSet<&NamedOrBlankNode> = HashSet::new();
+        for (subject, indices) in &by_subject {
+            let NamedOrBlankNode::NamedNode(s) = subject else {
+                continue;
+            };
+            let resource =
+                NamedNode::new_unchecked(s.as_str().split('#').next().unwrap_or(s.as_str()));
+            let group = groups.entry(resource).or_default();
+            let mut stack: Vec<&Vec<usize>> = vec![indices];
+            while let Some(indices) = stack.pop() {
+                for &i in indices {
+                    group.push(i);
+                    if let Term::BlankNode(b) = &triples[i].object
+                        && let Some((key, inner)) =
+                            by_subject.get_key_value(&NamedOrBlankNode::from(b.clone()))
+                        && owned.insert(key)
+                    {
+                        stack.push(inner);
                     }
                 }
             }
         }
-        for t in data.iter() {
-            if let NamedOrBlankNodeRef::BlankNode(b) = t.subject
-                && !owner_of_blank.contains_key(&NamedOrBlankNode::from(b.into_owned()))
+        if let Some(orphan) = by_subject
+            .keys()
+            .find(|s| s.is_blank_node() && !owned.contains(*s))
+        {
+            return Err(LdpError::Unprocessable(format!(
+                "the blank node {orphan} is not reachable from any resource; give it an IRI or link it from one"
+            )));
+        }
+
+        // The types of everything imported, and of what it links to in the store.
+        let mut types: HashMap<String, Vec<NamedNode>> = HashMap::new();
+        for t in &triples {
+            if let (NamedOrBlankNode::NamedNode(s), Term::NamedNode(class)) =
+                (&t.subject, &t.object)
+                && t.predicate == rdf::TYPE
             {
-                return Err(LdpError::Unprocessable(format!(
-                    "the blank node {b} is not reachable from any resource; give it an IRI or link it from one"
-                )));
+                types
+                    .entry(s.as_str().to_owned())
+                    .or_default()
+                    .push(class.clone());
+            }
+        }
+        let mut linked: HashSet<&NamedNode> = HashSet::new();
+        for t in &triples {
+            if let Term::NamedNode(o) = &t.object
+                && t.predicate != rdf::TYPE
+                && !types.contains_key(o.as_str())
+            {
+                linked.insert(o);
+            }
+        }
+        for o in linked {
+            let stored: Vec<NamedNode> = self
+                .store()
+                .objects(o.as_ref(), o.as_ref(), rdf::TYPE)?
+                .into_iter()
+                .filter_map(|t| match t {
+                    Term::NamedNode(n) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            if !stored.is_empty() {
+                types.insert(o.as_str().to_owned(), stored);
             }
         }
 
         // Each resource needs a kind, and a local IRI must sit in that kind's container.
-        let mut kinds: HashMap<NamedNode, Kind> = HashMap::new();
-        for (iri, graph) in &groups {
-            let kind = graph
-                .objects_for_subject_predicate(iri, rdf::TYPE)
-                .find_map(|t| match t {
-                    TermRef::NamedNode(n) => Kind::for_class(n),
-                    _ => None,
-                })
+        let mut kinds: HashMap<&NamedNode, Kind> = HashMap::new();
+        for iri in groups.keys() {
+            let kind = types
+                .get(iri.as_str())
+                .and_then(|classes| classes.iter().find_map(|c| Kind::for_class(c.as_ref())))
                 .ok_or_else(|| {
                     LdpError::Unprocessable(format!(
                         "{iri} has no type coopdir stores (schema:Organization, schema:Person, skos:Concept, skos:ConceptScheme, schema:Project)"
@@ -119,99 +161,81 @@ impl Directory {
                     }
                 }
             }
-            kinds.insert(iri.clone(), kind);
+            kinds.insert(iri, kind);
         }
 
-        let _guard = self.writer_lock();
-        // Complete what the server maintains: timestamps, knowsAbout, inverse links.
-        let now = now();
+        // Links the server mirrors (memberOf/member, broader/narrower).
+        let has_class = |iri: &NamedNode, classes: &[NamedNodeRef<'_>]| {
+            types
+                .get(iri.as_str())
+                .is_some_and(|ts| ts.iter().any(|t| classes.contains(&t.as_ref())))
+        };
+        let mut mirrored: HashMap<&NamedNode, Vec<Triple>> = HashMap::new();
         let mut external: Vec<Quad> = Vec::new();
-        let mirrored: Vec<(NamedNode, Triple)> = {
-            let mut out = Vec::new();
-            for (iri, graph) in &groups {
-                let types: Vec<_> = graph
-                    .objects_for_subject_predicate(iri, rdf::TYPE)
-                    .collect();
-                for rule in INVERSE_LINKS {
-                    if !types.iter().any(
-                        |t| matches!(t, TermRef::NamedNode(n) if rule.subject_classes.contains(n)),
-                    ) {
+        for (iri, indices) in &groups {
+            for rule in INVERSE_LINKS {
+                if !has_class(iri, rule.subject_classes) {
+                    continue;
+                }
+                for &i in indices {
+                    let t = &triples[i];
+                    if t.predicate != rule.property || t.subject.as_ref() != iri.as_ref().into() {
                         continue;
                     }
-                    for o in graph.objects_for_subject_predicate(iri, rule.property) {
-                        let TermRef::NamedNode(target) = o else {
-                            continue;
-                        };
-                        let inverse = Triple::new(target.into_owned(), rule.inverse, iri.clone());
-                        out.push((target.into_owned(), inverse));
+                    let Term::NamedNode(target) = &t.object else {
+                        continue;
+                    };
+                    if !has_class(target, rule.object_classes) {
+                        continue;
+                    }
+                    let inverse = Triple::new(target.clone(), rule.inverse, iri.clone());
+                    match groups.get_key_value(target) {
+                        Some((key, _)) => mirrored.entry(key).or_default().push(inverse),
+                        None => external.push(inverse.in_graph(target.clone())),
                     }
                 }
             }
-            out
-        };
-        for (target, triple) in mirrored {
-            if let Some(g) = groups.get_mut(&target) {
-                g.insert(&triple);
-            } else {
-                let types = self
-                    .store()
-                    .objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
-                if !types.is_empty() {
-                    external.push(Quad::new(
-                        triple.subject,
-                        triple.predicate,
-                        triple.object,
-                        target,
-                    ));
-                }
-            }
-        }
-        for (iri, graph) in groups.iter_mut() {
-            complete_known_skills(graph, iri);
-            if graph
-                .object_for_subject_predicate(iri, dcterms::CREATED)
-                .is_none()
-            {
-                graph.insert(TripleRef::new(iri, dcterms::CREATED, &now));
-            }
-            if graph
-                .object_for_subject_predicate(iri, dcterms::MODIFIED)
-                .is_none()
-            {
-                graph.insert(TripleRef::new(iri, dcterms::MODIFIED, &now));
-            }
         }
 
-        // Validate everything at once, with the types of stored resources it links to.
+        // One graph per resource, completed with what the server maintains.
+        let now = now();
+        let graphs: Vec<(NamedNode, Graph)> = groups
+            .iter()
+            .map(|(iri, indices)| {
+                let mut graph = Graph::new();
+                for &i in indices {
+                    graph.insert(&triples[i]);
+                }
+                for t in mirrored.get(iri).into_iter().flatten() {
+                    graph.insert(t);
+                }
+                complete_known_skills(&mut graph, iri);
+                for p in [dcterms::CREATED, dcterms::MODIFIED] {
+                    if graph.object_for_subject_predicate(iri, p).is_none() {
+                        graph.insert(TripleRef::new(iri, p, &now));
+                    }
+                }
+                (iri.clone(), graph)
+            })
+            .collect();
         tracing::info!(
+            resources = graphs.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "import: grouped"
         );
-        progress(ImportStage::Validating, groups.len());
-        let mut all = Graph::new();
-        for graph in groups.values() {
-            for t in graph.iter() {
-                all.insert(t);
-            }
-        }
-        let with_context = self.with_linked_types(&all, None)?;
-        let focus: Vec<Term> = groups.keys().cloned().map(Term::from).collect();
-        let report = self.shapes().compiled.validate_nodes(&with_context, &focus);
+
+        progress(ImportStage::Validating, graphs.len());
+        let report = self.validate_all(&graphs, &types)?;
         if !report.conforms() {
             return Err(LdpError::Invalid(report));
         }
-
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "import: validated"
         );
-        progress(ImportStage::Writing, all.len());
-        let mut summary = ImportSummary {
-            resources: groups.len(),
-            quads: 0,
-        };
-        let mut quads: Vec<Quad> = Vec::with_capacity(all.len() + groups.len());
-        for (iri, graph) in &groups {
+
+        let mut quads: Vec<Quad> = Vec::with_capacity(triples.len() * 5 / 4 + graphs.len());
+        for (iri, graph) in &graphs {
             let container = paths.container(kinds[iri]);
             quads.push(Quad::new(
                 container.clone(),
@@ -219,31 +243,99 @@ impl Directory {
                 iri.clone(),
                 container,
             ));
-            for t in graph.iter() {
-                quads.push(t.in_graph(iri).into_owned());
-            }
+            quads.extend(graph.iter().map(|t| t.in_graph(iri).into_owned()));
         }
-        summary.quads = quads.len() + external.len();
+        progress(ImportStage::Writing, quads.len());
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "import: quads ready"
+        );
+        let summary = ImportSummary {
+            resources: graphs.len(),
+            quads: quads.len() + external.len(),
+        };
+        let _guard = self.writer_lock();
         if self.store().is_empty()? && external.is_empty() {
             self.store().bulk_load(quads)?;
             self.forget_renderings();
         } else {
-            let mut changes = ChangeSet::default();
-            for (iri, graph) in groups {
-                changes.replace.push((iri, graph));
-            }
-            changes.insert = quads
+            // Containment quads plus mirrored links into stored resources; the resources
+            // themselves replace any stored version.
+            let insert = quads
                 .into_iter()
                 .filter(|q| q.predicate == ldp::CONTAINS)
+                .chain(external)
                 .collect();
-            changes.insert.extend(external);
-            self.commit(&changes)?;
+            self.commit(&ChangeSet {
+                replace: graphs,
+                insert,
+                ..Default::default()
+            })?;
         }
         tracing::info!(
             resources = summary.resources,
             quads = summary.quads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "imported"
         );
         Ok(summary)
+    }
+
+    /// Validates each resource's graph, with the types of what it links to, on all cores.
+    fn validate_all(
+        &self,
+        graphs: &[(NamedNode, Graph)],
+        types: &HashMap<String, Vec<NamedNode>>,
+    ) -> Result<ValidationReport, LdpError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = graphs.len().div_ceil(threads).max(1);
+        let shapes = &self.shapes().compiled;
+        let results = std::thread::scope(|scope| {
+            let workers: Vec<_> = graphs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut results = Vec::new();
+                        for (_, graph) in part {
+                            let mut data = graph.clone();
+                            let mut focus: Vec<Term> = Vec::new();
+                            for t in graph.iter() {
+                                if let oxigraph::model::NamedOrBlankNodeRef::NamedNode(s) =
+                                    t.subject
+                                    && !focus
+                                        .iter()
+                                        .any(|f| matches!(f, Term::NamedNode(n) if n.as_ref() == s))
+                                {
+                                    focus.push(s.into_owned().into());
+                                }
+                                if let oxigraph::model::TermRef::NamedNode(o) = t.object
+                                    && t.predicate != rdf::TYPE
+                                    && let Some(classes) = types.get(o.as_str())
+                                {
+                                    for class in classes {
+                                        data.insert(TripleRef::new(o, rdf::TYPE, class));
+                                    }
+                                }
+                            }
+                            results.extend(shapes.validate_nodes(&data, &focus).results);
+                            if results.len() >= MAX_REPORTED {
+                                break;
+                            }
+                        }
+                        results
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for worker in workers {
+                all.extend(
+                    worker
+                        .join()
+                        .map_err(|_| LdpError::Internal("a validation thread panicked".into()))?,
+                );
+            }
+            Ok::<_, LdpError>(all)
+        })?;
+        Ok(ValidationReport { results })
     }
 }

@@ -5,7 +5,7 @@ use coopdir_store::{GraphStore, OxigraphStore, SYSTEM_GRAPH, StoreError};
 use coopdir_syntax::{InputFormat, OutputFormat, parse_graph, write_graph};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{Graph, GraphNameRef, NamedOrBlankNode, Triple};
+use oxigraph::model::{Graph, GraphNameRef, NamedOrBlankNode, Triple, TripleRef};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         if has_resources(directory.store().as_ref())? {
             tracing::info!("the store already holds data: the demo data is not loaded again");
         } else {
-            let mut graph = Graph::new();
+            let mut triples = Vec::new();
             for (name, text) in DEMO {
                 let g = parse_graph(
                     text.as_bytes(),
@@ -93,9 +93,9 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
                     path: PathBuf::from(format!("fixtures/demo/{name}")),
                     message: e.to_string(),
                 })?;
-                graph.extend(g.iter());
+                triples.extend(g.iter().map(TripleRef::into_owned));
             }
-            let summary = directory.import(graph, &|_, _| {})?;
+            let summary = directory.import(triples, &|_, _| {})?;
             tracing::info!(
                 resources = summary.resources,
                 quads = summary.quads,
@@ -150,14 +150,25 @@ fn format_of(path: &Path) -> Option<RdfFormat> {
     }
 }
 
-/// Reads RDF files into one graph (graph names dropped), with a progress bar on large ones.
+/// RDF files read into memory: their triples (graph names dropped) and, when asked for,
+/// the file each subject first appeared in.
+struct ReadFiles {
+    triples: Vec<Triple>,
+    origin: HashMap<NamedOrBlankNode, PathBuf>,
+}
+
+/// Reads RDF files, with a progress bar on large ones. Blank nodes are renamed per file,
+/// so that `_:b0` in two files stays two nodes.
 fn read_files(
     files: &[PathBuf],
     base_url: &str,
     show_progress: bool,
-) -> Result<(Graph, HashMap<NamedOrBlankNode, PathBuf>), CliError> {
-    let mut graph = Graph::new();
-    let mut origin = HashMap::new();
+    track_origin: bool,
+) -> Result<ReadFiles, CliError> {
+    let mut read = ReadFiles {
+        triples: Vec::new(),
+        origin: HashMap::new(),
+    };
     for path in files {
         let file_error = |message: String| CliError::File {
             path: path.clone(),
@@ -166,18 +177,13 @@ fn read_files(
         let format = format_of(path).ok_or_else(|| {
             file_error("unknown file type: use .ttl, .nt, .nq, .trig or .jsonld".into())
         })?;
-        let before = graph.len();
+        let before = read.triples.len();
         if matches!(format, RdfFormat::JsonLd { .. }) {
             let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
             let aliases = Paths::new(base_url).context_aliases();
             let g = parse_graph(&bytes, InputFormat::JsonLd, base_url, &aliases)
                 .map_err(|e| file_error(e.to_string()))?;
-            for t in g.iter() {
-                origin
-                    .entry(t.subject.into_owned())
-                    .or_insert_with(|| path.clone());
-            }
-            graph.extend(g.iter());
+            read.triples.extend(g.iter().map(TripleRef::into_owned));
         } else {
             let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -198,29 +204,35 @@ fn read_files(
             let parser = RdfParser::from_format(format)
                 .with_base_iri(base_url)
                 .map_err(|e| file_error(e.to_string()))?
+                .rename_blank_nodes()
                 .for_reader(reader);
             for quad in parser {
                 let quad = quad.map_err(|e| file_error(e.to_string()))?;
-                origin
-                    .entry(quad.subject.clone())
-                    .or_insert_with(|| path.clone());
-                graph.insert(&Triple::new(quad.subject, quad.predicate, quad.object));
+                read.triples
+                    .push(Triple::new(quad.subject, quad.predicate, quad.object));
             }
             bar.finish_and_clear();
         }
-        tracing::debug!(file = %path.display(), triples = graph.len() - before, "read");
+        if track_origin {
+            for t in &read.triples[before..] {
+                read.origin
+                    .entry(t.subject.clone())
+                    .or_insert_with(|| path.clone());
+            }
+        }
+        tracing::debug!(file = %path.display(), triples = read.triples.len() - before, "read");
     }
-    Ok((graph, origin))
+    Ok(read)
 }
 
 pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
     let directory = open_directory(data, base_url)?;
     let started = std::time::Instant::now();
-    let (graph, _) = read_files(files, base_url, true)?;
-    let triples = graph.len();
+    let read = read_files(files, base_url, true, false)?;
+    let triples = read.triples.len();
     let spinner = ProgressBar::new_spinner();
     let summary = directory
-        .import(graph, &|stage, n| {
+        .import(read.triples, &|stage, n| {
             spinner.set_message(match stage {
                 ImportStage::Grouping => format!("grouping {n} triples into resources"),
                 ImportStage::Validating => format!("validating {n} resources"),
@@ -290,7 +302,9 @@ pub fn export(
 
 pub fn validate(shapes_dir: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode, CliError> {
     let shapes = load_shapes(shapes_dir)?;
-    let (graph, origin) = read_files(files, "http://localhost/", false)?;
+    let read = read_files(files, "http://localhost/", false, true)?;
+    let origin = read.origin;
+    let graph: Graph = read.triples.iter().collect();
     let report = shapes.compiled.validate(&graph);
     let mut by_file: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for r in report.violations() {
