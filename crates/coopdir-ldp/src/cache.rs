@@ -55,6 +55,8 @@ pub(crate) struct RenderCache {
     pages: Mutex<HashMap<PageKey, Arc<RenderedPage>>>,
     /// Member summaries, written through on every write so listings rarely read the store.
     summaries: Mutex<HashMap<NamedNode, Summary>>,
+    /// Each container's sorted member IRIs, keyed by the container's IRI.
+    members: Mutex<HashMap<NamedNode, Arc<Vec<NamedNode>>>>,
 }
 
 impl RenderCache {
@@ -110,6 +112,26 @@ impl RenderCache {
         pages.insert(key, page);
     }
 
+    pub(crate) fn get_members(&self, container: &NamedNode) -> Option<Arc<Vec<NamedNode>>> {
+        self.members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(container)
+            .cloned()
+    }
+
+    pub(crate) fn insert_members(
+        &self,
+        generation: u64,
+        container: &NamedNode,
+        members: Arc<Vec<NamedNode>>,
+    ) {
+        let mut map = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation() == generation {
+            map.insert(container.clone(), members);
+        }
+    }
+
     pub(crate) fn get_summary(&self, iri: &NamedNode) -> Option<Summary> {
         self.summaries
             .lock()
@@ -136,6 +158,7 @@ impl RenderCache {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.clear();
         let touched = changes
@@ -153,15 +176,53 @@ impl RenderCache {
             entries.remove(name);
             summaries.remove(name);
         }
+        // Containment changes update the cached member lists in place; any other change
+        // to a container's graph (there are none today) forgets its list.
+        for (quad, added) in changes
+            .insert
+            .iter()
+            .map(|q| (q, true))
+            .chain(changes.remove.iter().map(|q| (q, false)))
+        {
+            let (GraphName::NamedNode(container), Term::NamedNode(member)) =
+                (&quad.graph_name, &quad.object)
+            else {
+                continue;
+            };
+            if quad.predicate != coopdir_vocab::ldp::CONTAINS {
+                members.remove(container);
+                continue;
+            }
+            if let Some(list) = members.get_mut(container) {
+                let list = Arc::make_mut(list);
+                match (list.binary_search(member), added) {
+                    (Err(at), true) => list.insert(at, member.clone()),
+                    (Ok(at), false) => {
+                        list.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for name in changes
+            .replace
+            .iter()
+            .map(|(name, _)| name)
+            .chain(&changes.drop)
+        {
+            members.remove(name);
+        }
     }
 
     pub(crate) fn clear(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         pages.clear();
         summaries.clear();
+        members.clear();
     }
 }

@@ -229,8 +229,12 @@ impl Directory {
     }
 
     /// Sorted IRIs of a container's members.
-    fn members(&self, kind: Kind) -> Result<Vec<NamedNode>, LdpError> {
+    fn members(&self, kind: Kind) -> Result<Arc<Vec<NamedNode>>, LdpError> {
         let container = self.paths.container(kind);
+        if let Some(hit) = self.cache.get_members(&container) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
         let mut members: Vec<NamedNode> = self
             .store
             .objects(container.as_ref(), container.as_ref(), ldp::CONTAINS)?
@@ -241,6 +245,9 @@ impl Directory {
             })
             .collect();
         members.sort_unstable();
+        let members = Arc::new(members);
+        self.cache
+            .insert_members(generation, &container, members.clone());
         Ok(members)
     }
 
