@@ -204,10 +204,6 @@ impl Directory {
         self.cache.clear();
     }
 
-    pub fn exists(&self, iri: &NamedNode) -> Result<bool, LdpError> {
-        Ok(self.store.contains_graph(iri.as_ref())?)
-    }
-
     /// The root container, listing the four containers.
     pub fn read_root(&self) -> Representation {
         let root = self.paths.root();
@@ -333,12 +329,6 @@ impl Directory {
         self.cache
             .insert_summary(generation, member, summary.clone());
         Ok(summary)
-    }
-
-    /// The current version of a resource, if it exists.
-    pub fn version(&self, iri: &NamedNode) -> Result<Option<ETag>, LdpError> {
-        let graph = self.store.graph(iri.as_ref())?;
-        Ok((!graph.is_empty()).then(|| ETag::of_graph(&graph)))
     }
 
     // ---- writes ------------------------------------------------------------------

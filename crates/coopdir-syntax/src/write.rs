@@ -17,11 +17,17 @@ fn sorted<'a>(graph: &'a Graph, root: Option<NamedNodeRef<'_>>) -> Vec<TripleRef
     let mut triples: Vec<TripleRef<'a>> = graph.iter().collect();
     triples.sort_by_cached_key(|t| {
         let is_root = root.is_some_and(|r| t.subject == r.into());
+        // Within a subject, its types come first.
+        let predicate = if t.predicate == oxrdf::vocab::rdf::TYPE {
+            String::new()
+        } else {
+            t.predicate.as_str().to_owned()
+        };
         (
             !is_root,
             t.subject.is_blank_node(),
             t.subject.to_string(),
-            t.predicate.as_str().to_owned(),
+            predicate,
             t.object.to_string(),
         )
     });
