@@ -630,3 +630,58 @@ fn head_answers_like_get_without_a_body_and_put_can_create() {
     let listing = json(server.get("/workers/", "application/ld+json"));
     assert_eq!(listing["contains"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn the_demo_data_has_the_cotech_coops_a_bilingual_taxonomy_and_projects() {
+    let server = Server::start_demo();
+    let skills = json(server.get("/skills/?size=1000", "application/ld+json"));
+    let concepts: Vec<&serde_json::Value> = skills["contains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "Skill")
+        .collect();
+    assert!(concepts.len() >= 150, "{} concepts", concepts.len());
+    assert!(
+        concepts
+            .iter()
+            .all(|c| c["prefLabel"]["en"].is_string() && c["prefLabel"]["fr"].is_string())
+    );
+    let with_broader = concepts.iter().filter(|c| c["broader"].is_array()).count();
+    assert!(
+        with_broader >= 140,
+        "{with_broader} concepts have a broader one"
+    );
+    let rust = json(server.get("/skills/rust", "application/ld+json"));
+    assert_eq!(rust["altLabel"]["en"], "rustlang");
+    let coops = json(server.get("/coops/", "application/ld+json"));
+    let names: Vec<&str> = coops["contains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "Good Praxis",
+        "Co-op Web",
+        "Animorph",
+        "Webarchitects",
+        "Code Operative",
+        "Agile Collective",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let projects = json(server.get("/projects/", "application/ld+json"));
+    assert_eq!(projects["contains"].as_array().unwrap().len(), 8);
+    let link = server.get("/workers/ada-okafor", "text/turtle").headers()["link"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        link.contains(&format!(
+            "<{}>; rel=\"describedby\"",
+            server.url("/shapes/worker")
+        )),
+        "{link}"
+    );
+}

@@ -32,7 +32,6 @@ pub struct Representation {
 pub struct ContainerPage {
     pub kind: Kind,
     pub graph: Graph,
-    pub etag: ETag,
     /// 1-based page number, and the number of pages (at least 1).
     pub page: usize,
     pub pages: usize,
@@ -272,11 +271,9 @@ impl Directory {
                 }
             }
         }
-        let etag = ETag::of_graph(&graph);
         Ok(ContainerPage {
             kind,
             graph,
-            etag,
             page,
             pages,
             total,
@@ -300,9 +297,12 @@ impl Directory {
         let listing = self.read_container(kind, page, page_size, minimal)?;
         let container = self.paths.container(kind);
         let body = self.serialise(&listing.graph, &container, format);
+        // A page is always served from its rendering, so the rendering's hash is its
+        // version (cheaper than hashing the sorted graph).
+        let etag = ETag::of_bytes(&body);
         let rendered = Arc::new(RenderedPage {
             body,
-            etag: listing.etag,
+            etag,
             page: listing.page,
             pages: listing.pages,
             total: listing.total,

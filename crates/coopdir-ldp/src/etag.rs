@@ -29,6 +29,13 @@ impl ETag {
         }
     }
 
+    /// The version of a representation that is always served as these bytes.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        Self {
+            version: hex::encode(&Sha256::digest(bytes)[..12]),
+        }
+    }
+
     /// The header value for one representation.
     pub fn header(&self, variant: &str) -> String {
         format!("\"{}-{variant}\"", self.version)
