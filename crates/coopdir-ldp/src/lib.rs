@@ -19,6 +19,7 @@ mod paths;
 mod shapes;
 
 pub use cache::{Rendered, RenderedPage};
+pub use credentials::create_admin_token;
 pub use directory::{ContainerPage, Directory, Representation, WriteOutcome};
 pub use error::LdpError;
 pub use etag::{ETag, Precondition};

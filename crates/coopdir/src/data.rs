@@ -126,12 +126,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
 
 pub fn create_token(data: &Path) -> Result<ExitCode, CliError> {
     let store = OxigraphStore::open(data)?;
-    let token = coopdir_ldp::Directory::new(
-        Arc::new(store),
-        load_shapes(None)?,
-        Paths::new("http://localhost/"),
-    )?
-    .create_admin_token()?;
+    let token = coopdir_ldp::create_admin_token(&store)?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
