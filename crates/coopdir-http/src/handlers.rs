@@ -417,12 +417,30 @@ pub async fn resource(
     }
 }
 
-async fn parse_body(
+/// An RDF request body, read but not parsed yet (parsing runs with the write, on the
+/// blocking pool: JSON-LD expansion of a large document is CPU work).
+struct RdfBody {
+    bytes: Bytes,
+    format: coopdir_syntax::InputFormat,
+    aliases: Vec<String>,
+}
+
+impl RdfBody {
+    fn parse(&self, base: &NamedNode) -> Result<oxigraph::model::Graph, coopdir_ldp::LdpError> {
+        Ok(parse_graph(
+            &self.bytes,
+            self.format,
+            base.as_str(),
+            &self.aliases,
+        )?)
+    }
+}
+
+async fn read_rdf_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-    base: &NamedNode,
-) -> Result<oxigraph::model::Graph, ApiError> {
+) -> Result<RdfBody, ApiError> {
     let Some(format) = input_format(header_str(headers, header::CONTENT_TYPE)) else {
         return Err(ApiError::unsupported_media_type(
             format!(
@@ -434,13 +452,11 @@ async fn parse_body(
         .with_header(header::HeaderName::from_static("accept-post"), ACCEPT_POST));
     };
     let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
-    let base = base.as_str().to_owned();
-    let aliases = state.directory.paths().context_aliases();
-    // JSON-LD expansion of a large document is CPU work: keep it off the executor.
-    tokio::task::spawn_blocking(move || parse_graph(&bytes, format, &base, &aliases))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::from(coopdir_ldp::LdpError::from(e)))
+    Ok(RdfBody {
+        bytes,
+        format,
+        aliases: state.directory.paths().context_aliases(),
+    })
 }
 
 async fn create(
@@ -450,12 +466,15 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     authorize(state, headers)?;
-    let provisional = state.directory.provisional_iri(kind);
-    let graph = parse_body(state, headers, body, &provisional).await?;
+    let body = read_rdf_body(state, headers, body).await?;
     let slug = header_str(headers, header::HeaderName::from_static("slug")).map(str::to_owned);
     let directory = state.directory.clone();
-    let outcome =
-        blocking(move || directory.create(kind, slug.as_deref(), &provisional, graph)).await?;
+    let outcome = blocking(move || {
+        let provisional = directory.provisional_iri(kind);
+        let graph = body.parse(&provisional)?;
+        directory.create(kind, slug.as_deref(), &provisional, graph)
+    })
+    .await?;
     write_response(state, headers, kind, outcome)
 }
 
@@ -467,10 +486,14 @@ async fn replace(
     body: Body,
 ) -> Result<Response, ApiError> {
     authorize(state, headers)?;
-    let graph = parse_body(state, headers, body, &iri).await?;
+    let body = read_rdf_body(state, headers, body).await?;
     let precondition = precondition(headers);
     let directory = state.directory.clone();
-    let outcome = blocking(move || directory.replace(&iri, graph, &precondition)).await?;
+    let outcome = blocking(move || {
+        let graph = body.parse(&iri)?;
+        directory.replace(&iri, graph, &precondition)
+    })
+    .await?;
     write_response(state, headers, kind, outcome)
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct RenderCache {
     summaries: Mutex<HashMap<NamedNode, Summary>>,
     /// Each container's sorted member IRIs, keyed by the container's IRI.
     members: Mutex<HashMap<NamedNode, Arc<Vec<NamedNode>>>>,
+    /// The `rdf:type`s stored for a resource (empty: no such resource), for link checks.
+    types: Mutex<HashMap<NamedNode, Arc<Vec<Term>>>>,
 }
 
 impl RenderCache {
@@ -132,6 +134,25 @@ impl RenderCache {
         }
     }
 
+    pub(crate) fn get_types(&self, iri: &NamedNode) -> Option<Arc<Vec<Term>>> {
+        self.types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(iri)
+            .cloned()
+    }
+
+    pub(crate) fn insert_types(&self, generation: u64, iri: &NamedNode, types: Arc<Vec<Term>>) {
+        let mut map = self.types.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if map.len() >= MAX_SUMMARIES && !map.contains_key(iri) {
+            map.clear();
+        }
+        map.insert(iri.clone(), types);
+    }
+
     pub(crate) fn get_summary(&self, iri: &NamedNode) -> Option<Summary> {
         self.summaries
             .lock()
@@ -159,11 +180,13 @@ impl RenderCache {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let mut types = self.types.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.clear();
         let touched = changes
             .replace
             .iter()
+            .chain(&changes.create)
             .map(|(name, _)| name)
             .chain(&changes.drop)
             .chain(changes.insert.iter().chain(&changes.remove).filter_map(
@@ -175,6 +198,7 @@ impl RenderCache {
         for name in touched {
             entries.remove(name);
             summaries.remove(name);
+            types.remove(name);
         }
         // Containment changes update the cached member lists in place; any other change
         // to a container's graph (there are none today) forgets its list.
@@ -219,10 +243,12 @@ impl RenderCache {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let mut types = self.types.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         pages.clear();
         summaries.clear();
         members.clear();
+        types.clear();
     }
 }

@@ -182,7 +182,7 @@ impl Directory {
         result?;
         // Write the new summaries through: the next listing need not read the store.
         let generation = self.cache.generation();
-        for (name, graph) in &changes.replace {
+        for (name, graph) in changes.replace.iter().chain(&changes.create) {
             if let Some(Location::Member(kind, _)) = self.paths.locate(name.as_str()) {
                 let summary: Vec<(NamedNode, Term)> = graph
                     .triples_for_subject(name)
@@ -518,7 +518,11 @@ impl Directory {
         self.mirror_inverse_links(iri, &graph, old.as_ref(), &mut changes)?;
         let mirrored = t0.elapsed();
         let etag = ETag::of_graph(&graph);
-        changes.replace.push((iri.clone(), graph.clone()));
+        if is_new {
+            changes.create.push((iri.clone(), graph.clone()));
+        } else {
+            changes.replace.push((iri.clone(), graph.clone()));
+        }
         self.commit(&changes)?;
         tracing::info!(
             resource = %iri,
@@ -598,11 +602,22 @@ impl Directory {
             }
         }
         for o in linked {
-            for class in self.store.objects(o, o, rdf::TYPE)? {
+            for class in self.types_of(&o.into_owned())?.iter() {
                 data.insert(TripleRef::new(o, rdf::TYPE, class.as_ref()));
             }
         }
         Ok(data)
+    }
+
+    /// The stored `rdf:type`s of a resource (none when it does not exist), cached.
+    fn types_of(&self, iri: &NamedNode) -> Result<Arc<Vec<Term>>, LdpError> {
+        if let Some(hit) = self.cache.get_types(iri) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let types = Arc::new(self.store.objects(iri.as_ref(), iri.as_ref(), rdf::TYPE)?);
+        self.cache.insert_types(generation, iri, types.clone());
+        Ok(types)
     }
 
     /// Keeps inverse links (`schema:memberOf`/`schema:member`, `skos:broader`/`skos:narrower`)
@@ -631,9 +646,7 @@ impl Directory {
                 if target == iri {
                     continue;
                 }
-                let target_types =
-                    self.store
-                        .objects(target.as_ref(), target.as_ref(), rdf::TYPE)?;
+                let target_types = self.types_of(target)?;
                 if target_types.iter().any(|t| matches!(t, Term::NamedNode(n) if rule.object_classes.contains(&n.as_ref()))) {
                     changes.insert.push(Quad::new(target.clone(), rule.inverse, iri.clone(), target.clone()));
                 }

@@ -40,6 +40,8 @@ pub enum StoreError {
 pub struct ChangeSet {
     /// Graphs whose whole content is replaced (created if absent).
     pub replace: Vec<(NamedNode, Graph)>,
+    /// Graphs known not to exist yet: inserted without clearing first.
+    pub create: Vec<(NamedNode, Graph)>,
     /// Graphs removed entirely.
     pub drop: Vec<NamedNode>,
     pub insert: Vec<Quad>,
@@ -49,6 +51,7 @@ pub struct ChangeSet {
 impl ChangeSet {
     pub fn is_empty(&self) -> bool {
         self.replace.is_empty()
+            && self.create.is_empty()
             && self.drop.is_empty()
             && self.insert.is_empty()
             && self.remove.is_empty()
@@ -187,6 +190,11 @@ impl GraphStore for OxigraphStore {
         }
         for (name, graph) in &changes.replace {
             transaction.clear_graph(name)?;
+            for t in graph.iter() {
+                transaction.insert(t.in_graph(name));
+            }
+        }
+        for (name, graph) in &changes.create {
             for t in graph.iter() {
                 transaction.insert(t.in_graph(name));
             }
