@@ -44,7 +44,7 @@ pub fn write_graph(
     match format {
         OutputFormat::JsonLd => {
             let value = compact(graph, root, context_iri);
-            let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();
+            let mut out = serde_json::to_vec(&value).unwrap_or_default();
             out.push(b'\n');
             out
         }
