@@ -9,8 +9,9 @@ use coopdir_store::ChangeSet;
 use coopdir_syntax::OutputFormat;
 use oxigraph::model::{GraphName, NamedNode, Term};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ETag;
 
@@ -67,7 +68,7 @@ impl RenderCache {
     }
 
     pub(crate) fn get(&self, iri: &NamedNode, variant: Variant) -> Option<Arc<Rendered>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = lock(&self.entries);
         entries
             .get(iri)?
             .iter()
@@ -83,7 +84,7 @@ impl RenderCache {
         variant: Variant,
         rendered: Arc<Rendered>,
     ) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = lock(&self.entries);
         if self.generation() != generation {
             return;
         }
@@ -96,30 +97,15 @@ impl RenderCache {
     }
 
     pub(crate) fn get_page(&self, key: &PageKey) -> Option<Arc<RenderedPage>> {
-        self.pages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        lock(&self.pages).get(key).cloned()
     }
 
     pub(crate) fn insert_page(&self, generation: u64, key: PageKey, page: Arc<RenderedPage>) {
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation() != generation {
-            return;
-        }
-        if pages.len() >= 1_000 {
-            pages.clear();
-        }
-        pages.insert(key, page);
+        self.insert_checked(&self.pages, generation, &key, page, 1_000);
     }
 
     pub(crate) fn get_members(&self, container: &NamedNode) -> Option<Arc<Vec<NamedNode>>> {
-        self.members
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(container)
-            .cloned()
+        lock(&self.members).get(container).cloned()
     }
 
     pub(crate) fn insert_members(
@@ -128,59 +114,54 @@ impl RenderCache {
         container: &NamedNode,
         members: Arc<Vec<NamedNode>>,
     ) {
-        let mut map = self.members.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation() == generation {
-            map.insert(container.clone(), members);
-        }
+        self.insert_checked(&self.members, generation, container, members, usize::MAX);
     }
 
     pub(crate) fn get_types(&self, iri: &NamedNode) -> Option<Arc<Vec<Term>>> {
-        self.types
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(iri)
-            .cloned()
+        lock(&self.types).get(iri).cloned()
     }
 
     pub(crate) fn insert_types(&self, generation: u64, iri: &NamedNode, types: Arc<Vec<Term>>) {
-        let mut map = self.types.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation() != generation {
-            return;
-        }
-        if map.len() >= MAX_SUMMARIES && !map.contains_key(iri) {
-            map.clear();
-        }
-        map.insert(iri.clone(), types);
+        self.insert_checked(&self.types, generation, iri, types, MAX_SUMMARIES);
     }
 
     pub(crate) fn get_summary(&self, iri: &NamedNode) -> Option<Summary> {
-        self.summaries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(iri)
-            .cloned()
+        lock(&self.summaries).get(iri).cloned()
     }
 
     /// Caches a summary read at `generation`, unless a write committed since; pass the
     /// current generation when the summary comes from what the caller just committed.
     pub(crate) fn insert_summary(&self, generation: u64, iri: &NamedNode, summary: Summary) {
-        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        self.insert_checked(&self.summaries, generation, iri, summary, MAX_SUMMARIES);
+    }
+
+    /// Inserts unless a write committed since `generation` (the value may be stale);
+    /// past `max` entries the map starts again empty.
+    fn insert_checked<K: Eq + Hash + Clone, V>(
+        &self,
+        map: &Mutex<HashMap<K, V>>,
+        generation: u64,
+        key: &K,
+        value: V,
+        max: usize,
+    ) {
+        let mut map = lock(map);
         if self.generation() != generation {
             return;
         }
-        if summaries.len() >= MAX_SUMMARIES && !summaries.contains_key(iri) {
-            summaries.clear();
+        if map.len() >= max && !map.contains_key(key) {
+            map.clear();
         }
-        summaries.insert(iri.clone(), summary);
+        map.insert(key.clone(), value);
     }
 
     /// Called after `changes` were committed.
     pub(crate) fn committed(&self, changes: &ChangeSet) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
-        let mut types = self.types.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = lock(&self.entries);
+        let mut pages = lock(&self.pages);
+        let mut summaries = lock(&self.summaries);
+        let mut members = lock(&self.members);
+        let mut types = lock(&self.types);
         self.generation.fetch_add(1, Ordering::AcqRel);
         pages.clear();
         let touched = changes
@@ -239,11 +220,11 @@ impl RenderCache {
     }
 
     pub(crate) fn clear(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        let mut summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
-        let mut types = self.types.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = lock(&self.entries);
+        let mut pages = lock(&self.pages);
+        let mut summaries = lock(&self.summaries);
+        let mut members = lock(&self.members);
+        let mut types = lock(&self.types);
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         pages.clear();
@@ -251,4 +232,10 @@ impl RenderCache {
         members.clear();
         types.clear();
     }
+}
+
+/// A poisoned lock only means a panic elsewhere; the maps stay consistent (each update is
+/// a single insert or removal), so keep using them.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
