@@ -685,3 +685,25 @@ fn the_demo_data_has_the_cotech_coops_a_bilingual_taxonomy_and_projects() {
         "{link}"
     );
 }
+
+#[test]
+fn n_triples_bodies_are_accepted_with_absolute_iris() {
+    let server = Server::start();
+    seed(&server);
+    let target = server.url("/workers/nt-worker");
+    let body = format!(
+        "<{target}> <http://schema.org/name> \"Niamh\" .\n<{target}> <http://schema.org/memberOf> <{}> .\n",
+        server.url("/coops/test-co-op")
+    );
+    let r = server
+        .write(Method::PUT, "/workers/nt-worker")
+        .header("Content-Type", "application/n-triples")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    assert_eq!(
+        json(server.get("/workers/nt-worker", "application/ld+json"))["name"],
+        "Niamh"
+    );
+}

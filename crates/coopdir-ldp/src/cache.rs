@@ -155,14 +155,29 @@ impl RenderCache {
         map.insert(key.clone(), value);
     }
 
+    /// Every map, locked in one fixed order (so two writers cannot deadlock), with the
+    /// generation bumped: readers that started before cannot insert any more.
+    fn lock_all_for_write(&self) -> AllMaps<'_> {
+        let all = AllMaps {
+            entries: lock(&self.entries),
+            pages: lock(&self.pages),
+            summaries: lock(&self.summaries),
+            members: lock(&self.members),
+            types: lock(&self.types),
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        all
+    }
+
     /// Called after `changes` were committed.
     pub(crate) fn committed(&self, changes: &ChangeSet) {
-        let mut entries = lock(&self.entries);
-        let mut pages = lock(&self.pages);
-        let mut summaries = lock(&self.summaries);
-        let mut members = lock(&self.members);
-        let mut types = lock(&self.types);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let AllMaps {
+            mut entries,
+            mut pages,
+            mut summaries,
+            mut members,
+            mut types,
+        } = self.lock_all_for_write();
         pages.clear();
         let touched = changes
             .replace
@@ -220,18 +235,21 @@ impl RenderCache {
     }
 
     pub(crate) fn clear(&self) {
-        let mut entries = lock(&self.entries);
-        let mut pages = lock(&self.pages);
-        let mut summaries = lock(&self.summaries);
-        let mut members = lock(&self.members);
-        let mut types = lock(&self.types);
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
-        pages.clear();
-        summaries.clear();
-        members.clear();
-        types.clear();
+        let mut all = self.lock_all_for_write();
+        all.entries.clear();
+        all.pages.clear();
+        all.summaries.clear();
+        all.members.clear();
+        all.types.clear();
     }
+}
+
+struct AllMaps<'a> {
+    entries: MutexGuard<'a, HashMap<NamedNode, Renderings>>,
+    pages: MutexGuard<'a, HashMap<PageKey, Arc<RenderedPage>>>,
+    summaries: MutexGuard<'a, HashMap<NamedNode, Summary>>,
+    members: MutexGuard<'a, HashMap<NamedNode, Arc<Vec<NamedNode>>>>,
+    types: MutexGuard<'a, HashMap<NamedNode, Arc<Vec<Term>>>>,
 }
 
 /// A poisoned lock only means a panic elsewhere; the maps stay consistent (each update is

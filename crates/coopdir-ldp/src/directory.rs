@@ -22,7 +22,6 @@ use crate::{LdpError, credentials};
 #[derive(Debug, Clone)]
 pub struct Representation {
     pub subject: NamedNode,
-    pub kind: Option<Kind>,
     pub graph: Graph,
     pub etag: ETag,
 }
@@ -30,7 +29,6 @@ pub struct Representation {
 /// One page of a container listing.
 #[derive(Debug, Clone)]
 pub struct ContainerPage {
-    pub kind: Kind,
     pub graph: Graph,
     /// 1-based page number, and the number of pages (at least 1).
     pub page: usize,
@@ -116,10 +114,6 @@ impl Directory {
 
     /// Reads a member resource; private properties are left out unless `include_private`.
     pub fn read(&self, iri: &NamedNode, include_private: bool) -> Result<Representation, LdpError> {
-        let kind = match self.paths.locate(iri.as_str()) {
-            Some(Location::Member(kind, _)) => Some(kind),
-            _ => None,
-        };
         let mut graph = self.store.graph(iri.as_ref())?;
         if graph.is_empty() {
             return Err(LdpError::NotFound(iri.as_str().to_owned()));
@@ -141,7 +135,6 @@ impl Directory {
         }
         Ok(Representation {
             subject: iri.clone(),
-            kind,
             graph,
             etag,
         })
@@ -217,7 +210,6 @@ impl Directory {
         let etag = ETag::of_graph(&graph);
         Representation {
             subject: root,
-            kind: None,
             graph,
             etag,
         }
@@ -272,7 +264,6 @@ impl Directory {
             }
         }
         Ok(ContainerPage {
-            kind,
             graph,
             page,
             pages,

@@ -320,16 +320,6 @@ impl ShapesGraph {
         }
         out
     }
-
-    /// The classes targeted by some shape (`sh:targetClass`).
-    pub fn target_classes(&self) -> impl Iterator<Item = &NamedNode> {
-        self.shapes.iter().flat_map(|s| {
-            s.targets.iter().filter_map(|t| match t {
-                Target::Class(c) => Some(c),
-                _ => None,
-            })
-        })
-    }
 }
 
 struct Compiler<'a> {

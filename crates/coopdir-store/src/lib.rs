@@ -11,7 +11,7 @@ use oxigraph::model::{
     Graph, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, QuadRef, Term, TermRef,
 };
 use oxigraph::store::Store;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The graph holding server-private data (credentials); never exported or served.
@@ -126,14 +126,6 @@ impl OxigraphStore {
     /// The underlying oxigraph store (for SPARQL queries).
     pub fn inner(&self) -> &Store {
         &self.store
-    }
-
-    /// Reads quads from `reader` in `format` into memory (used by import before validation).
-    pub fn parse(
-        reader: impl Read,
-        format: RdfFormat,
-    ) -> impl Iterator<Item = Result<Quad, oxigraph::io::RdfParseError>> {
-        oxigraph::io::RdfParser::from_format(format).for_reader(reader)
     }
 }
 
