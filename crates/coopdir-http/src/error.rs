@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use coopdir_access::AccessError;
 use coopdir_ldp::{LdpError, report_json};
 use serde_json::{Value, json};
 
@@ -166,7 +167,49 @@ impl From<LdpError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad-patch", "Bad Patch", detail)
             }
             LdpError::Store(e) => ApiError::internal(e),
+            LdpError::Access(e) => e.into(),
             LdpError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Unauthenticated(detail) => ApiError::unauthorized(detail),
+            AccessError::Forbidden(detail) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+            }
+            AccessError::NotFound(detail) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not Found", detail)
+            }
+            AccessError::Conflict(detail) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            }
+            AccessError::Invalid(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Invalid Input",
+                detail,
+            ),
+            AccessError::WeakPassword(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak-password",
+                "Weak Password",
+                detail,
+            ),
+            AccessError::RateLimited { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too Many Requests",
+                    format!("too many failed logins: try again in {seconds} seconds"),
+                )
+                .with_header(header::RETRY_AFTER, seconds.to_string())
+            }
+            AccessError::Store(e) => ApiError::internal(e),
+            AccessError::Internal(e) => ApiError::internal(e),
         }
     }
 }

@@ -6,7 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use coopdir_ldp::{Location, Patch, Precondition, Representation, WriteOutcome};
+use coopdir_access::Principal;
+use coopdir_ldp::{CreateOutcome, Location, Patch, Precondition, Representation, WriteOutcome};
 use coopdir_syntax::{OutputFormat, parse_graph};
 use coopdir_vocab::Kind;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use crate::negotiate::{
     self, ACCEPT_PATCH, ACCEPT_POST, choose_output, input_format, media_type, variant,
 };
+use crate::auth::{caller, check_csrf};
 use crate::{ApiError, AppState};
 
 type Shared = State<Arc<AppState>>;
@@ -31,7 +33,7 @@ const CONTAINER_ALLOW: &str = "GET, HEAD, OPTIONS, POST";
 const READ_ONLY_ALLOW: &str = "GET, HEAD, OPTIONS";
 
 /// Runs synchronous store work on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, coopdir_ldp::LdpError> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
@@ -44,33 +46,17 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    header_str(headers, header::AUTHORIZATION)
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-}
-
-fn is_authenticated(state: &AppState, headers: &HeaderMap) -> bool {
-    bearer(headers).is_some_and(|t| state.directory.verify_token(t))
-}
-
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match bearer(headers) {
-        None => Err(ApiError::unauthorized(
-            "writes need a credential: send `Authorization: Bearer <token>` (an operator creates one with `coopdir token create --admin --data DIR`)",
-        )),
-        Some(token) if state.directory.verify_token(token) => Ok(()),
-        Some(_) => Err(ApiError::unauthorized(
-            "the bearer token is not valid: check it, or ask an operator for a new one",
-        )),
-    }
+/// The principal of a write, refused before its body is read when it may not write at
+/// all; a cookie-authenticated write must carry the CSRF token.
+fn write_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let caller = caller(state, headers)?;
+    state.directory.access().check_may_write(&caller.principal)?;
+    check_csrf(&caller, headers, None)?;
+    Ok(caller.principal)
 }
 
 /// Reads the body, refusing it before reading when it is declared too large.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     if let Some(length) =
         header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
         && length > limit as u64
@@ -138,7 +124,7 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     })
 }
 
-fn set(response: &mut Response, name: impl Into<header::HeaderName>, value: &str) {
+pub(crate) fn set(response: &mut Response, name: impl Into<header::HeaderName>, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name.into(), v);
     }
@@ -300,7 +286,8 @@ pub async fn container(
                 page: query.get("page").and_then(|v| v.parse().ok()),
                 size: query.get("size").and_then(|v| v.parse().ok()),
             };
-            list_container(&state, kind, paging, &headers, h).await
+            let principal = caller(&state, &headers)?.principal;
+            list_container(&state, kind, paging, &headers, h, principal).await
         }
         Method::OPTIONS => Ok(options_response(&h)),
         Method::POST => create(&state, kind, &headers, body).await,
@@ -317,6 +304,7 @@ async fn list_container(
     paging: PageQuery,
     headers: &HeaderMap,
     h: Headers,
+    principal: Principal,
 ) -> Result<Response, ApiError> {
     let format = output_format(headers)?;
     let minimal = prefers_minimal_container(headers);
@@ -325,7 +313,8 @@ async fn list_container(
     let page = paging.page.unwrap_or(1).max(1);
     let directory = state.directory.clone();
     let listing =
-        blocking(move || directory.render_container(kind, page, size, minimal, format)).await?;
+        blocking(move || directory.render_container(kind, page, size, minimal, format, &principal))
+            .await?;
     let container_iri = state.directory.paths().container(kind);
     let suffix = format!(
         "-p{}s{size}{}",
@@ -370,6 +359,32 @@ async fn list_container(
     Ok(response)
 }
 
+/// Paths below a member: `/coops/{slug}/invitations[/{id}]`.
+pub async fn below_resource(
+    State(state): Shared,
+    Path(segments): Path<Vec<(String, String)>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let value = |name: &str| {
+        segments
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    match (value("container").as_deref(), value("slug"), value("sub").as_deref(), value("id")) {
+        (Some("coops"), Some(slug), Some("invitations"), None) => {
+            crate::accounts::coop_invitations(state, slug, method, headers, body).await
+        }
+        (Some("coops"), Some(slug), Some("invitations"), Some(id)) => {
+            crate::accounts::coop_invitation(state, slug, id, method, headers).await
+        }
+        _ => Err(ApiError::not_found(uri.path())),
+    }
+}
+
 pub async fn resource(
     State(state): Shared,
     Path((segment, slug)): Path<(String, String)>,
@@ -386,10 +401,11 @@ pub async fn resource(
     match method {
         Method::GET | Method::HEAD => {
             let format = output_format(&headers)?;
-            let private = is_authenticated(&state, &headers);
+            let principal = caller(&state, &headers)?.principal;
             let directory = state.directory.clone();
             let target = iri.clone();
-            let rendered = blocking(move || directory.render(&target, format, private)).await?;
+            let (rendered, private) =
+                blocking(move || directory.render(&target, format, &principal)).await?;
             let etag = rendered.etag.header(&format!(
                 "{}{}",
                 variant(format),
@@ -404,10 +420,10 @@ pub async fn resource(
         Method::PUT => replace(&state, kind, iri, &headers, body).await,
         Method::PATCH => patch(&state, kind, iri, &headers, body).await,
         Method::DELETE => {
-            authorize(&state, &headers)?;
+            let principal = write_principal(&state, &headers)?;
             let precondition = precondition(&headers);
             let directory = state.directory.clone();
-            blocking(move || directory.delete(&iri, &precondition)).await?;
+            blocking(move || directory.delete(&iri, &precondition, &principal)).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(ApiError::method_not_allowed(
@@ -465,17 +481,27 @@ async fn create(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(state, headers)?;
+    let principal = write_principal(state, headers)?;
     let body = read_rdf_body(state, headers, body).await?;
     let slug = header_str(headers, header::HeaderName::from_static("slug")).map(str::to_owned);
     let directory = state.directory.clone();
     let outcome = blocking(move || {
         let provisional = directory.provisional_iri(kind);
         let graph = body.parse(&provisional)?;
-        directory.create(kind, slug.as_deref(), &provisional, graph)
+        directory.create(kind, slug.as_deref(), &provisional, graph, &principal)
     })
     .await?;
-    write_response(state, headers, kind, outcome)
+    match outcome {
+        CreateOutcome::Stored(outcome) => write_response(state, headers, kind, outcome),
+        CreateOutcome::Proposed(proposal) => {
+            let mut response = crate::accounts::json_response(
+                StatusCode::ACCEPTED,
+                serde_json::to_value(&proposal).unwrap_or_default(),
+            );
+            set(&mut response, header::LOCATION, &proposal.location);
+            Ok(response)
+        }
+    }
 }
 
 async fn replace(
@@ -485,13 +511,13 @@ async fn replace(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(state, headers)?;
+    let principal = write_principal(state, headers)?;
     let body = read_rdf_body(state, headers, body).await?;
     let precondition = precondition(headers);
     let directory = state.directory.clone();
     let outcome = blocking(move || {
         let graph = body.parse(&iri)?;
-        directory.replace(&iri, graph, &precondition)
+        directory.replace(&iri, graph, &precondition, &principal)
     })
     .await?;
     write_response(state, headers, kind, outcome)
@@ -504,7 +530,7 @@ async fn patch(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(state, headers)?;
+    let principal = write_principal(state, headers)?;
     let media = header_str(headers, header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
@@ -530,7 +556,8 @@ async fn patch(
         .map_err(|_| ApiError::bad_request("the patch is not UTF-8 text"))?;
     let precondition = precondition(headers);
     let directory = state.directory.clone();
-    let outcome = blocking(move || directory.patch(&iri, &make(text), &precondition)).await?;
+    let outcome =
+        blocking(move || directory.patch(&iri, &make(text), &precondition, &principal)).await?;
     write_response(state, headers, kind, outcome)
 }
 

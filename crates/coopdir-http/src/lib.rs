@@ -1,14 +1,19 @@
 //! coopdir's HTTP API (axum): Linked Data Platform containers and resources with content
 //! negotiation, conditional requests, paging, CORS and problem+json errors.
 //!
-//! Handlers are thin: they negotiate, authenticate, parse the body and hand over to
-//! [`coopdir_ldp::Directory`], whose synchronous store work runs on tokio's blocking pool.
+//! Handlers are thin: they negotiate, turn credentials into a principal, parse the body
+//! and hand over to [`coopdir_ldp::Directory`] (whose synchronous store work runs on
+//! tokio's blocking pool); what a principal may do is decided by `coopdir-access`.
 
+mod accounts;
+mod auth;
 mod error;
 mod handlers;
+mod mail;
 mod negotiate;
 
 pub use error::ApiError;
+pub use mail::{MailConfig, Mailer};
 
 use axum::Router;
 use axum::routing::{any, get};
@@ -39,11 +44,16 @@ impl Default for HttpConfig {
 pub struct AppState {
     pub directory: Arc<Directory>,
     pub config: HttpConfig,
+    pub mailer: Mailer,
 }
 
 /// The whole API as a router.
-pub fn app(directory: Arc<Directory>, config: HttpConfig) -> Router {
-    let state = Arc::new(AppState { directory, config });
+pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Router {
+    let state = Arc::new(AppState {
+        directory,
+        config,
+        mailer,
+    });
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods(AllowMethods::mirror_request())
@@ -57,6 +67,7 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig) -> Router {
             axum::http::HeaderName::from_static("accept-post"),
             axum::http::HeaderName::from_static("accept-patch"),
             axum::http::HeaderName::from_static("preference-applied"),
+            axum::http::header::RETRY_AFTER,
         ]))
         .max_age(Duration::from_secs(3600));
     Router::new()
@@ -65,8 +76,27 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig) -> Router {
         .route("/ns", get(handlers::vocabulary))
         .route("/shapes/{name}", get(handlers::shape))
         .route("/health", get(handlers::health))
+        .route("/login", any(accounts::login))
+        .route("/logout", any(accounts::logout))
+        .route("/account", any(accounts::account))
+        .route("/account/tokens", any(accounts::tokens))
+        .route("/account/tokens/{id}", any(accounts::token))
+        .route("/account/skill-proposals", get(accounts::proposals))
+        .route("/invitations/{secret}", any(accounts::invitation))
+        .route("/admin/users", any(accounts::admin_users))
+        .route("/admin/users/{id}/{action}", any(accounts::admin_user_state))
+        .route("/admin/tokens", any(accounts::admin_tokens))
+        .route("/admin/audit", get(accounts::admin_audit))
+        .route("/admin/skill-proposals", get(accounts::proposals))
+        .route("/admin/skill-proposals/{id}", any(accounts::proposal))
+        .route(
+            "/admin/skill-proposals/{id}/{decision}",
+            any(accounts::proposal_decision),
+        )
         .route("/{container}/", any(handlers::container))
         .route("/{container}/{slug}", any(handlers::resource))
+        .route("/{container}/{slug}/{sub}", any(handlers::below_resource))
+        .route("/{container}/{slug}/{sub}/{id}", any(handlers::below_resource))
         .fallback(handlers::fallback)
         .with_state(state)
         .layer(cors)
@@ -82,9 +112,13 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    // The client's address feeds the login throttle.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

@@ -37,8 +37,16 @@ pub struct RenderedPage {
     pub total: usize,
 }
 
-/// Container, page, page size, minimal, format.
-pub(crate) type PageKey = (coopdir_vocab::Kind, usize, usize, bool, OutputFormat);
+/// Container, page, page size, minimal, format, and who is reading (workers a reader may
+/// not see are left out of pages and counts).
+pub(crate) type PageKey = (
+    coopdir_vocab::Kind,
+    usize,
+    usize,
+    bool,
+    OutputFormat,
+    coopdir_access::Audience,
+);
 
 /// Beyond this many resources the cache starts again empty (a bound, not an LRU).
 const MAX_RESOURCES: usize = 20_000;

@@ -1,22 +1,27 @@
 //! The directory: reads and validated, consistent writes of LDP resources.
 
-use coopdir_store::{ChangeSet, GraphStore};
+use coopdir_access::{
+    Access, AccessConfig, AccessError, Action, Audience, Principal, WorkerFacts, WriteDecision,
+};
+use coopdir_store::{Actor, ChangeRecord, ChangeSet, GraphStore, Operation};
 use coopdir_syntax::{OutputFormat, write_graph};
-use coopdir_vocab::{INVERSE_LINKS, Kind, PRIVATE_PROPERTIES, dcterms, ldp, schema};
+use coopdir_vocab::{
+    CONTACT_PROPERTIES, INVERSE_LINKS, Kind, Visibility, dcterms, dir, ldp, schema,
+};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{
-    Graph, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term,
+    Graph, GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term,
     TermRef, Triple, TripleRef,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::{RenderCache, Rendered, RenderedPage, Summary};
 use crate::etag::{ETag, Precondition};
 use crate::patch::Patch;
 use crate::paths::{Location, Paths, slugify};
+use crate::LdpError;
 use crate::shapes::ShapeSet;
-use crate::{LdpError, credentials};
 
 /// A resource as read: its graph and version.
 #[derive(Debug, Clone)]
@@ -45,13 +50,21 @@ pub struct WriteOutcome {
     pub graph: Graph,
 }
 
+/// What a POST to a container did: stored the resource, or (a member's new skill) stored
+/// a proposal for a server admin to accept.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Stored(WriteOutcome),
+    Proposed(crate::ProposalView),
+}
+
 pub struct Directory {
     store: Arc<dyn GraphStore>,
     shapes: ShapeSet,
     paths: Paths,
     /// Serialises writes: oxigraph has no write-write conflict detection.
     writer: Mutex<()>,
-    token_hashes: RwLock<HashSet<String>>,
+    access: Arc<Access>,
     cache: RenderCache,
 }
 
@@ -60,16 +73,22 @@ impl Directory {
         store: Arc<dyn GraphStore>,
         shapes: ShapeSet,
         paths: Paths,
+        access: AccessConfig,
     ) -> Result<Self, LdpError> {
-        let hashes = credentials::admin_token_hashes(store.as_ref())?;
+        let access = Arc::new(Access::new(store.clone(), paths.base(), access)?);
         Ok(Self {
             store,
             shapes,
             paths,
             writer: Mutex::new(()),
-            token_hashes: RwLock::new(hashes.into_iter().collect()),
+            access,
             cache: RenderCache::default(),
         })
+    }
+
+    /// Accounts, credentials and the authorisation rules.
+    pub fn access(&self) -> &Arc<Access> {
+        &self.access
     }
 
     pub fn paths(&self) -> &Paths {
@@ -92,35 +111,41 @@ impl Directory {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    // ---- credentials -------------------------------------------------------------
-
-    pub fn verify_token(&self, token: &str) -> bool {
-        let hash = credentials::hash(token);
-        self.token_hashes
-            .read()
-            .map(|set| set.contains(&hash))
-            .unwrap_or(false)
-    }
-
-    pub fn create_admin_token(&self) -> Result<String, LdpError> {
-        let token = credentials::create_admin_token(self.store.as_ref())?;
-        if let Ok(mut set) = self.token_hashes.write() {
-            set.insert(credentials::hash(&token));
-        }
-        Ok(token)
-    }
-
     // ---- reads -------------------------------------------------------------------
 
-    /// Reads a member resource; private properties are left out unless `include_private`.
-    pub fn read(&self, iri: &NamedNode, include_private: bool) -> Result<Representation, LdpError> {
+    /// Whether `principal` sees the member `iri` and, if so, its contact details (from the
+    /// member's cached summary; a resource that does not exist is not seen either).
+    fn view_of(&self, kind: Kind, iri: &NamedNode, principal: &Principal) -> Result<bool, LdpError> {
+        let summary = self.summary(kind, iri)?;
+        if summary.is_empty() {
+            return Err(LdpError::NotFound(iri.as_str().to_owned()));
+        }
+        if kind != Kind::Worker {
+            return Ok(false);
+        }
+        let facts = WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o)));
+        match self.access.read_view(principal, &facts)? {
+            Some(show_contact) => Ok(show_contact),
+            None => Err(LdpError::NotFound(iri.as_str().to_owned())),
+        }
+    }
+
+    /// Reads a member resource as `principal` may see it.
+    pub fn read(&self, iri: &NamedNode, principal: &Principal) -> Result<Representation, LdpError> {
+        let kind = self.member_kind(iri)?;
+        let show_contact = self.view_of(kind, iri, principal)?;
+        self.read_graph(iri, show_contact)
+    }
+
+    /// Reads a member resource; contact details are left out unless `show_contact`.
+    fn read_graph(&self, iri: &NamedNode, show_contact: bool) -> Result<Representation, LdpError> {
         let mut graph = self.store.graph(iri.as_ref())?;
         if graph.is_empty() {
             return Err(LdpError::NotFound(iri.as_str().to_owned()));
         }
         let etag = ETag::of_graph(&graph);
-        if !include_private && graph.contains(TripleRef::new(iri, rdf::TYPE, schema::PERSON)) {
-            let private: Vec<Triple> = PRIVATE_PROPERTIES
+        if !show_contact && graph.contains(TripleRef::new(iri, rdf::TYPE, schema::PERSON)) {
+            let private: Vec<Triple> = CONTACT_PROPERTIES
                 .iter()
                 .flat_map(|p| {
                     graph
@@ -140,19 +165,22 @@ impl Directory {
         })
     }
 
-    /// A member resource rendered in `format`, from the cache when it is unchanged.
+    /// A member resource rendered in `format` as `principal` may see it, from the cache
+    /// when it is unchanged. The flag says whether contact details are included.
     pub fn render(
         &self,
         iri: &NamedNode,
         format: OutputFormat,
-        include_private: bool,
-    ) -> Result<Arc<Rendered>, LdpError> {
-        let variant = (format, include_private);
+        principal: &Principal,
+    ) -> Result<(Arc<Rendered>, bool), LdpError> {
+        let kind = self.member_kind(iri)?;
+        let show_contact = self.view_of(kind, iri, principal)?;
+        let variant = (format, show_contact);
         if let Some(hit) = self.cache.get(iri, variant) {
-            return Ok(hit);
+            return Ok((hit, show_contact));
         }
         let generation = self.cache.generation();
-        let rep = self.read(iri, include_private)?;
+        let rep = self.read_graph(iri, show_contact)?;
         let body = self.serialise(&rep.graph, iri, format);
         let rendered = Arc::new(Rendered {
             body,
@@ -160,7 +188,7 @@ impl Directory {
         });
         self.cache
             .insert(generation, iri, variant, rendered.clone());
-        Ok(rendered)
+        Ok((rendered, show_contact))
     }
 
     /// `graph` written in `format`, about `subject`, JSON-LD compacted with our context.
@@ -238,16 +266,34 @@ impl Directory {
         Ok(members)
     }
 
-    /// One page of a container, members embedded as summaries unless `minimal`.
+    /// The members of `kind`'s container that `audience` may see.
+    fn visible_members(&self, kind: Kind, audience: &Audience) -> Result<Arc<Vec<NamedNode>>, LdpError> {
+        let members = self.members(kind)?;
+        if kind != Kind::Worker || *audience == Audience::Everyone {
+            return Ok(members);
+        }
+        let mut visible = Vec::with_capacity(members.len());
+        for member in members.iter() {
+            let summary = self.summary(kind, member)?;
+            if audience.can_see(&WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o)))) {
+                visible.push(member.clone());
+            }
+        }
+        Ok(Arc::new(visible))
+    }
+
+    /// One page of a container as `audience` sees it, members embedded as summaries
+    /// unless `minimal`.
     pub fn read_container(
         &self,
         kind: Kind,
         page: usize,
         page_size: usize,
         minimal: bool,
+        audience: &Audience,
     ) -> Result<ContainerPage, LdpError> {
         let container = self.paths.container(kind);
-        let members = self.members(kind)?;
+        let members = self.visible_members(kind, audience)?;
         let total = members.len();
         let page_size = page_size.max(1);
         let pages = total.div_ceil(page_size).max(1);
@@ -271,7 +317,8 @@ impl Directory {
         })
     }
 
-    /// A container page rendered in `format`, from the cache when nothing changed.
+    /// A container page rendered in `format` as `principal` may see it, from the cache
+    /// when nothing changed.
     pub fn render_container(
         &self,
         kind: Kind,
@@ -279,13 +326,20 @@ impl Directory {
         page_size: usize,
         minimal: bool,
         format: OutputFormat,
+        principal: &Principal,
     ) -> Result<Arc<RenderedPage>, LdpError> {
-        let key = (kind, page, page_size, minimal, format);
+        // Only workers have a visibility: every reader of another container sees the same.
+        let audience = if kind == Kind::Worker {
+            self.access.audience(principal)?
+        } else {
+            Audience::Everyone
+        };
+        let key = (kind, page, page_size, minimal, format, audience);
         if let Some(hit) = self.cache.get_page(&key) {
             return Ok(hit);
         }
         let generation = self.cache.generation();
-        let listing = self.read_container(kind, page, page_size, minimal)?;
+        let listing = self.read_container(kind, page, page_size, minimal, &key.5)?;
         let container = self.paths.container(kind);
         let body = self.serialise(&listing.graph, &container, format);
         // A page is always served from its rendering, so the rendering's hash is its
@@ -330,18 +384,47 @@ impl Directory {
             .member(kind, &format!("new-{}", uuid::Uuid::new_v4().simple()))
     }
 
-    /// Creates a member of `kind`'s container from `graph`, which describes `provisional`.
+    /// Creates a member of `kind`'s container from `graph`, which describes `provisional`,
+    /// as `principal` (a member's new skill becomes a proposal).
     pub fn create(
         &self,
         kind: Kind,
         slug_hint: Option<&str>,
         provisional: &NamedNode,
         graph: Graph,
-    ) -> Result<WriteOutcome, LdpError> {
+        principal: &Principal,
+    ) -> Result<CreateOutcome, LdpError> {
         let _guard = self.writer_lock();
+        let iri = self.free_iri(kind, slug_hint, &graph, provisional)?;
+        let graph = rename(&graph, provisional, &iri);
+        let prepared = self.prepare(kind, &iri, graph, None, principal)?;
+        if prepared.decision == WriteDecision::Proposal {
+            let proposal = self.store_proposal(&iri, prepared.graph, principal)?;
+            return Ok(CreateOutcome::Proposed(proposal));
+        }
+        let outcome = self.store_prepared(
+            kind,
+            &iri,
+            prepared,
+            None,
+            &principal.actor(),
+            ChangeSet::default(),
+        )?;
+        Ok(CreateOutcome::Stored(outcome))
+    }
+
+    /// An IRI in `kind`'s container that is not taken: from the `Slug` hint, else the
+    /// resource's name, else random; `-2`, `-3`… on a clash. The writer lock is held.
+    pub(crate) fn free_iri(
+        &self,
+        kind: Kind,
+        slug_hint: Option<&str>,
+        graph: &Graph,
+        provisional: &NamedNode,
+    ) -> Result<NamedNode, LdpError> {
         let base_slug = slug_hint
             .and_then(slugify)
-            .or_else(|| name_of(&graph, provisional).and_then(|n| slugify(&n)))
+            .or_else(|| name_of(graph, provisional).and_then(|n| slugify(&n)))
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
         let mut slug = base_slug.clone();
         let mut n = 2;
@@ -352,9 +435,7 @@ impl Directory {
             slug = format!("{base_slug}-{n}");
             n += 1;
         }
-        let iri = self.paths.member(kind, &slug);
-        let graph = rename(&graph, provisional, &iri);
-        self.write_locked(kind, &iri, graph, None)
+        Ok(self.paths.member(kind, &slug))
     }
 
     /// Replaces (or creates, with PUT) the resource at `iri`.
@@ -363,17 +444,27 @@ impl Directory {
         iri: &NamedNode,
         graph: Graph,
         precondition: &Precondition,
+        principal: &Principal,
     ) -> Result<WriteOutcome, LdpError> {
         let kind = self.member_kind(iri)?;
         let _guard = self.writer_lock();
         let old = self.store.graph(iri.as_ref())?;
-        let current = (!old.is_empty()).then(|| ETag::of_graph(&old));
-        if !precondition.check(current.as_ref()) {
-            return Err(LdpError::PreconditionFailed {
-                current: current.map(|e| e.version),
-            });
+        let old = (!old.is_empty()).then_some(old);
+        self.check_precondition(kind, iri, old.as_ref(), precondition, principal)?;
+        let prepared = self.prepare(kind, iri, graph, old.as_ref(), principal)?;
+        if prepared.decision == WriteDecision::Proposal {
+            return Err(LdpError::Access(AccessError::Forbidden(
+                "members propose new skills by POSTing them to /skills/".into(),
+            )));
         }
-        self.write_locked(kind, iri, graph, (!old.is_empty()).then_some(old))
+        self.store_prepared(
+            kind,
+            iri,
+            prepared,
+            old,
+            &principal.actor(),
+            ChangeSet::default(),
+        )
     }
 
     /// Applies a patch to the resource at `iri`.
@@ -382,6 +473,7 @@ impl Directory {
         iri: &NamedNode,
         patch: &Patch,
         precondition: &Precondition,
+        principal: &Principal,
     ) -> Result<WriteOutcome, LdpError> {
         let kind = self.member_kind(iri)?;
         let _guard = self.writer_lock();
@@ -389,32 +481,66 @@ impl Directory {
         if old.is_empty() {
             return Err(LdpError::NotFound(iri.as_str().to_owned()));
         }
-        let current = ETag::of_graph(&old);
-        if !precondition.check(Some(&current)) {
-            return Err(LdpError::PreconditionFailed {
-                current: Some(current.version),
-            });
-        }
+        self.check_precondition(kind, iri, Some(&old), precondition, principal)?;
         let mut editable = old.clone();
         strip_server_managed(&mut editable, iri);
         let patched = patch.apply(&editable, iri)?;
-        self.write_locked(kind, iri, patched, Some(old))
+        let mut prepared = self.prepare(kind, iri, patched, Some(&old), principal)?;
+        prepared.operation = Operation::Patch;
+        self.store_prepared(
+            kind,
+            iri,
+            prepared,
+            Some(old),
+            &principal.actor(),
+            ChangeSet::default(),
+        )
+    }
+
+    /// A stale `If-Match` is a 412, but only for a principal who may see the resource:
+    /// for anyone else it does not exist.
+    fn check_precondition(
+        &self,
+        kind: Kind,
+        iri: &NamedNode,
+        old: Option<&Graph>,
+        precondition: &Precondition,
+        principal: &Principal,
+    ) -> Result<(), LdpError> {
+        let current = old.map(ETag::of_graph);
+        if precondition.check(current.as_ref()) {
+            return Ok(());
+        }
+        if let Some(old) = old
+            && kind == Kind::Worker
+            && self
+                .access
+                .read_view(principal, &WorkerFacts::from_graph(old, iri))?
+                .is_none()
+        {
+            return Err(LdpError::NotFound(iri.as_str().to_owned()));
+        }
+        Err(LdpError::PreconditionFailed {
+            current: current.map(|e| e.version),
+        })
     }
 
     /// Deletes the resource at `iri` and the links to it held by other local resources.
-    pub fn delete(&self, iri: &NamedNode, precondition: &Precondition) -> Result<(), LdpError> {
+    pub fn delete(
+        &self,
+        iri: &NamedNode,
+        precondition: &Precondition,
+        principal: &Principal,
+    ) -> Result<(), LdpError> {
         let kind = self.member_kind(iri)?;
         let _guard = self.writer_lock();
         let old = self.store.graph(iri.as_ref())?;
         if old.is_empty() {
             return Err(LdpError::NotFound(iri.as_str().to_owned()));
         }
-        let current = ETag::of_graph(&old);
-        if !precondition.check(Some(&current)) {
-            return Err(LdpError::PreconditionFailed {
-                current: Some(current.version),
-            });
-        }
+        self.access
+            .check_write(principal, Action::Delete, kind, iri, Some(&old), None)?;
+        self.check_precondition(kind, iri, Some(&old), precondition, principal)?;
         let container = self.paths.container(kind);
         let mut changes = ChangeSet {
             drop: vec![iri.clone()],
@@ -426,12 +552,22 @@ impl Directory {
             iri.clone(),
             container.clone(),
         ));
+        let actor = principal.actor();
+        changes.records.push(self.record(
+            kind,
+            iri,
+            Operation::Delete,
+            &actor,
+            Some(Visibility::of(&old, iri.as_ref())),
+            None,
+        ));
 
         let mut affected: BTreeSet<NamedNode> = BTreeSet::new();
         for quad in self.store.quads_with_object(iri.as_ref().into())? {
             if let oxigraph::model::GraphName::NamedNode(g) = &quad.graph_name
                 && g != iri
                 && *g != container
+                && !coopdir_store::is_system_graph(g.as_str())
             {
                 affected.insert(g.clone());
             }
@@ -448,6 +584,9 @@ impl Directory {
                     report,
                 });
             }
+            if let Some(record) = self.side_effect_record(&g, &graph, &actor) {
+                changes.records.push(record);
+            }
             changes.replace.push((g, graph));
         }
         self.commit(&changes)?;
@@ -455,7 +594,7 @@ impl Directory {
         Ok(())
     }
 
-    fn member_kind(&self, iri: &NamedNode) -> Result<Kind, LdpError> {
+    pub(crate) fn member_kind(&self, iri: &NamedNode) -> Result<Kind, LdpError> {
         match self.paths.locate(iri.as_str()) {
             Some(Location::Member(kind, _)) if !iri.as_str().contains('#') => Ok(kind),
             Some(Location::Root | Location::Container(_)) => Err(LdpError::MethodNotAllowed(
@@ -465,19 +604,116 @@ impl Directory {
         }
     }
 
-    /// Validates and stores `graph` as the new content of `iri`; the writer lock is held.
-    fn write_locked(
+    /// A change-log record of a write to a local resource.
+    pub(crate) fn record(
+        &self,
+        kind: Kind,
+        iri: &NamedNode,
+        operation: Operation,
+        actor: &Actor,
+        before: Option<Visibility>,
+        after: Option<Visibility>,
+    ) -> ChangeRecord {
+        ChangeRecord {
+            resource: iri.as_str().to_owned(),
+            kind: kind.shape_name().to_owned(),
+            operation,
+            origin: self.paths.base().to_owned(),
+            actor: actor.clone(),
+            time: now().value().to_owned(),
+            visibility_before: before,
+            visibility_after: after,
+        }
+    }
+
+    /// The record of a resource changed as a side effect (a link to it kept consistent);
+    /// `graph` is its new content.
+    fn side_effect_record(
+        &self,
+        iri: &NamedNode,
+        graph: &Graph,
+        actor: &Actor,
+    ) -> Option<ChangeRecord> {
+        let Some(Location::Member(kind, _)) = self.paths.locate(iri.as_str()) else {
+            return None;
+        };
+        let visibility = Visibility::of(graph, iri.as_ref());
+        Some(self.record(
+            kind,
+            iri,
+            Operation::Patch,
+            actor,
+            Some(visibility),
+            Some(visibility),
+        ))
+    }
+
+    /// Completes `graph` with what the server maintains and asks the rules whether
+    /// `principal` may store it; the writer lock is held.
+    pub(crate) fn prepare(
+        &self,
+        kind: Kind,
+        iri: &NamedNode,
+        graph: Graph,
+        old: Option<&Graph>,
+        principal: &Principal,
+    ) -> Result<Prepared, LdpError> {
+        let graph = self.complete(kind, iri, graph, old, principal.worker())?;
+        let (action, operation) = match old {
+            None => (Action::Create, Operation::Create),
+            Some(_) => (Action::Replace, Operation::Replace),
+        };
+        let decision = self
+            .access
+            .check_write(principal, action, kind, iri, old, Some(&graph))?;
+        Ok(Prepared {
+            graph,
+            decision,
+            operation,
+        })
+    }
+
+    /// `graph` checked for scope and class and completed with what the server maintains;
+    /// a project created by a person gets them (`author`) as its lead.
+    pub(crate) fn complete(
         &self,
         kind: Kind,
         iri: &NamedNode,
         mut graph: Graph,
-        old: Option<Graph>,
-    ) -> Result<WriteOutcome, LdpError> {
+        old: Option<&Graph>,
+        author: Option<&NamedNode>,
+    ) -> Result<Graph, LdpError> {
         check_scope(&graph, iri)?;
         self.check_type(kind, iri, &mut graph)?;
         complete_known_skills(&mut graph, iri);
-        let now = now();
+        if old.is_none()
+            && kind == Kind::Project
+            && let Some(me) = author
+            && graph.object_for_subject_predicate(iri, dir::LEAD).is_none()
+        {
+            graph.insert(TripleRef::new(iri, dir::LEAD, me));
+        }
         strip_server_managed(&mut graph, iri);
+        Ok(graph)
+    }
+
+    /// Validates and stores a prepared write, with `extra` changes in the same
+    /// transaction; the writer lock is held and access was checked.
+    pub(crate) fn store_prepared(
+        &self,
+        kind: Kind,
+        iri: &NamedNode,
+        prepared: Prepared,
+        old: Option<Graph>,
+        actor: &Actor,
+        extra: ChangeSet,
+    ) -> Result<WriteOutcome, LdpError> {
+        let Prepared {
+            mut graph,
+            operation,
+            ..
+        } = prepared;
+        let now = now();
         let created = old
             .as_ref()
             .and_then(|o| {
@@ -506,7 +742,15 @@ impl Directory {
                 container,
             ));
         }
-        self.mirror_inverse_links(iri, &graph, old.as_ref(), &mut changes)?;
+        changes.records.push(self.record(
+            kind,
+            iri,
+            operation,
+            actor,
+            old.as_ref().map(|o| Visibility::of(o, iri.as_ref())),
+            Some(Visibility::of(&graph, iri.as_ref())),
+        ));
+        self.mirror_inverse_links(iri, &graph, old.as_ref(), actor, &mut changes)?;
         let mirrored = t0.elapsed();
         let etag = ETag::of_graph(&graph);
         if is_new {
@@ -514,6 +758,7 @@ impl Directory {
         } else {
             changes.replace.push((iri.clone(), graph.clone()));
         }
+        changes.merge(extra);
         self.commit(&changes)?;
         tracing::info!(
             resource = %iri,
@@ -564,7 +809,7 @@ impl Directory {
 
     /// Validates the nodes `graph` describes, with the types of linked resources looked
     /// up in the store (`deleted` counts as gone).
-    fn validate(
+    pub(crate) fn validate(
         &self,
         graph: &Graph,
         deleted: Option<&NamedNode>,
@@ -618,8 +863,10 @@ impl Directory {
         iri: &NamedNode,
         new: &Graph,
         old: Option<&Graph>,
+        actor: &Actor,
         changes: &mut ChangeSet,
     ) -> Result<(), LdpError> {
+        let mut touched: BTreeSet<NamedNode> = BTreeSet::new();
         let own_types: Vec<NamedNode> = types_in(new, iri);
         let mut removed_from: HashMap<NamedNode, Vec<Quad>> = HashMap::new();
         for rule in INVERSE_LINKS {
@@ -640,6 +887,7 @@ impl Directory {
                 let target_types = self.types_of(target)?;
                 if target_types.iter().any(|t| matches!(t, Term::NamedNode(n) if rule.object_classes.contains(&n.as_ref()))) {
                     changes.insert.push(Quad::new(target.clone(), rule.inverse, iri.clone(), target.clone()));
+                    touched.insert(target.clone());
                 }
             }
             for target in was_linked.difference(&now_linked) {
@@ -666,9 +914,29 @@ impl Directory {
                 });
             }
             changes.remove.extend(quads);
+            touched.insert(target);
+        }
+        // The linked resources changed too: the log says so.
+        for target in touched {
+            let mut graph = self.store.graph(target.as_ref())?;
+            for q in &changes.insert {
+                if q.graph_name == GraphName::NamedNode(target.clone()) {
+                    graph.insert(TripleRef::new(&q.subject, &q.predicate, &q.object));
+                }
+            }
+            if let Some(record) = self.side_effect_record(&target, &graph, actor) {
+                changes.records.push(record);
+            }
         }
         Ok(())
     }
+}
+
+/// A write checked and completed, not yet validated or stored.
+pub(crate) struct Prepared {
+    pub(crate) graph: Graph,
+    pub(crate) decision: WriteDecision,
+    pub(crate) operation: Operation,
 }
 
 /// Whether a literal or IRI looks like the resource's human name, for slugs.
@@ -818,7 +1086,7 @@ fn remove_links_to(graph: &mut Graph, target: &NamedNode) {
 }
 
 /// Renames `from` (and its `#fragments`) to `to` everywhere in `graph`.
-fn rename(graph: &Graph, from: &NamedNode, to: &NamedNode) -> Graph {
+pub(crate) fn rename(graph: &Graph, from: &NamedNode, to: &NamedNode) -> Graph {
     let map_iri = |n: NamedNodeRef<'_>| -> NamedNode {
         if n == from.as_ref() {
             to.clone()

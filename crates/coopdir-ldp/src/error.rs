@@ -28,6 +28,8 @@ pub enum LdpError {
     BadPatch(String),
     #[error(transparent)]
     Store(#[from] coopdir_store::StoreError),
+    #[error(transparent)]
+    Access(#[from] coopdir_access::AccessError),
     #[error("internal error: {0}")]
     Internal(String),
 }

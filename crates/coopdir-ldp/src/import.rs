@@ -5,8 +5,9 @@
 //! graphs keep validation fast and memory flat however large the import is.
 
 use coopdir_shacl::ValidationReport;
-use coopdir_store::ChangeSet;
-use coopdir_vocab::{INVERSE_LINKS, Kind, dcterms, ldp};
+use coopdir_access::Principal;
+use coopdir_store::{ChangeRecord, ChangeSet, Operation};
+use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, ldp};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
     Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, Triple, TripleRef,
@@ -39,11 +40,16 @@ impl Directory {
     /// Imports `triples`, regrouped into resources by subject (IRIs without their
     /// fragment; blank nodes with the resource that refers to them). Either every
     /// resource is valid and all are stored, or nothing is.
+    /// `system` holds accounts, token hashes, invitations and proposals from a backup
+    /// export, stored as they are.
     pub fn import(
         &self,
         triples: Vec<Triple>,
+        system: Vec<Quad>,
         progress: &dyn Fn(ImportStage, usize),
+        principal: &Principal,
     ) -> Result<ImportSummary, LdpError> {
+        self.access().check_server_admin(principal)?;
         let paths = self.paths();
         let started = std::time::Instant::now();
         progress(ImportStage::Grouping, triples.len());
@@ -255,8 +261,45 @@ impl Directory {
             quads: quads.len() + external.len(),
         };
         let _guard = self.writer_lock();
-        if self.store().is_empty()? && external.is_empty() {
-            self.store().bulk_load(quads)?;
+        let actor = principal.actor();
+        let mut records: Vec<ChangeRecord> = Vec::with_capacity(graphs.len() + external.len());
+        let no_data_yet = !Kind::ALL
+            .iter()
+            .any(|k| self.store().contains_graph(paths.container(*k).as_ref()).unwrap_or(true));
+        for (iri, graph) in &graphs {
+            let existed = !no_data_yet && self.store().contains_graph(iri.as_ref())?;
+            let before = if existed {
+                Some(Visibility::of(&self.store().graph(iri.as_ref())?, iri.as_ref()))
+            } else {
+                None
+            };
+            let operation = if existed { Operation::Replace } else { Operation::Create };
+            records.push(self.record(
+                kinds[iri],
+                iri,
+                operation,
+                &actor,
+                before,
+                Some(Visibility::of(graph, iri.as_ref())),
+            ));
+        }
+        let mut touched: Vec<&NamedNode> = Vec::new();
+        for q in &external {
+            if let oxigraph::model::GraphName::NamedNode(g) = &q.graph_name
+                && !touched.contains(&g)
+            {
+                touched.push(g);
+            }
+        }
+        for g in touched {
+            if let Some(Location::Member(kind, _)) = paths.locate(g.as_str()) {
+                let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
+                records.push(self.record(kind, g, Operation::Patch, &actor, Some(visibility), Some(visibility)));
+            }
+        }
+        if no_data_yet && external.is_empty() {
+            quads.extend(system);
+            self.store().bulk_load(quads, records)?;
             self.forget_renderings();
         } else {
             // Containment quads plus mirrored links into stored resources; the resources
@@ -265,10 +308,12 @@ impl Directory {
                 .into_iter()
                 .filter(|q| q.predicate == ldp::CONTAINS)
                 .chain(external)
+                .chain(system)
                 .collect();
             self.commit(&ChangeSet {
                 replace: graphs,
                 insert,
+                records,
                 ..Default::default()
             })?;
         }

@@ -3,24 +3,29 @@
 //! to existing resources, only the target resource described), and the consistency the
 //! server maintains (inverse links, timestamps, containment, cleanup on delete).
 //!
-//! Every write goes through [`Directory`], which validates, computes one change set and
+//! Every write goes through [`Directory`], which asks the authorisation rules
+//! (`coopdir-access`), validates, computes one change set with its change-log records and
 //! applies it in one store transaction while holding the writer lock; that lock is what
 //! makes read-modify-write (ETag checks, PATCH) safe on a store without conflict
-//! detection.
+//! detection. Every read asks the same rules what the reader may see.
 
+mod audit;
 mod cache;
-mod credentials;
 mod directory;
 mod error;
 mod etag;
 mod import;
 mod patch;
 mod paths;
+mod people;
+mod proposals;
 mod shapes;
 
+pub use audit::{AuditPage, AuditQuery};
 pub use cache::{Rendered, RenderedPage};
-pub use credentials::create_admin_token;
-pub use directory::{ContainerPage, Directory, Representation, WriteOutcome};
+pub use directory::{ContainerPage, CreateOutcome, Directory, Representation, WriteOutcome};
+pub use people::{Joined, NewPerson, Role};
+pub use proposals::ProposalView;
 pub use error::LdpError;
 pub use etag::{ETag, Precondition};
 pub use import::{ImportStage, ImportSummary};

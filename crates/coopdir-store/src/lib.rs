@@ -1,5 +1,6 @@
 //! Where coopdir's RDF lives: one named graph per resource, behind the [`GraphStore`]
-//! trait so that the HTTP and LDP layers never see which engine holds the data.
+//! trait so that the HTTP and LDP layers never see which engine holds the data, and the
+//! [change log](changes) written in the same transactions.
 //!
 //! The embedded engine is oxigraph on disk ([`OxigraphStore`]). All calls are
 //! synchronous; callers run them off the async executor. Oxigraph does not detect
@@ -7,15 +8,61 @@
 //! holds one writer lock).
 
 use oxigraph::io::RdfFormat;
+pub mod changes;
+
+pub use changes::{Actor, Change, ChangeRecord, LOG_GRAPH, Operation, account_key};
+
 use oxigraph::model::{
-    Graph, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, QuadRef, Term, TermRef,
+    Graph, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, QuadRef, Term,
+    TermRef,
 };
 use oxigraph::store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
-/// The graph holding server-private data (credentials); never exported or served.
-pub const SYSTEM_GRAPH: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:system");
+/// Graphs named `urn:coopdir:…` hold server-private data (accounts, credentials, the
+/// change log): never served as data, never exported but for backups, never federated.
+pub const SYSTEM_PREFIX: &str = "urn:coopdir:";
+/// System graphs that not even a backup holds (live sessions).
+pub const EPHEMERAL_PREFIX: &str = "urn:coopdir:session:";
+
+pub fn is_system_graph(name: &str) -> bool {
+    name.starts_with(SYSTEM_PREFIX)
+}
+
+/// The change log's secondary indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogIndex {
+    About,
+    By,
+}
+
+/// What an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpScope {
+    /// The directory's data only.
+    Data,
+    /// Data plus accounts, token hashes, invitations and the change log (not sessions).
+    Backup,
+}
+
+impl DumpScope {
+    fn includes(self, graph: GraphNameRef<'_>) -> bool {
+        match graph {
+            GraphNameRef::NamedNode(n) => {
+                let name = n.as_str();
+                if !is_system_graph(name) {
+                    true
+                } else {
+                    self == DumpScope::Backup && !name.starts_with(EPHEMERAL_PREFIX)
+                }
+            }
+            _ => true,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,6 +93,8 @@ pub struct ChangeSet {
     pub drop: Vec<NamedNode>,
     pub insert: Vec<Quad>,
     pub remove: Vec<Quad>,
+    /// Change-log records of this write, numbered by the store on commit.
+    pub records: Vec<ChangeRecord>,
 }
 
 impl ChangeSet {
@@ -55,6 +104,17 @@ impl ChangeSet {
             && self.drop.is_empty()
             && self.insert.is_empty()
             && self.remove.is_empty()
+            && self.records.is_empty()
+    }
+
+    /// Adds `other`'s changes to these (applied in the same transaction).
+    pub fn merge(&mut self, other: ChangeSet) {
+        self.replace.extend(other.replace);
+        self.create.extend(other.create);
+        self.drop.extend(other.drop);
+        self.insert.extend(other.insert);
+        self.remove.extend(other.remove);
+        self.records.extend(other.records);
     }
 }
 
@@ -72,12 +132,39 @@ pub trait GraphStore: Send + Sync + 'static {
     ) -> Result<Vec<Term>, StoreError>;
     /// Every quad whose object is `object`, in any graph.
     fn quads_with_object(&self, object: TermRef<'_>) -> Result<Vec<Quad>, StoreError>;
-    /// Applies `changes` atomically and durably.
-    fn apply(&self, changes: &ChangeSet) -> Result<(), StoreError>;
-    /// Loads quads without a transaction (bulk import into a store nobody else writes to).
-    fn bulk_load(&self, quads: Vec<Quad>) -> Result<(), StoreError>;
-    /// Writes every graph but the system graph as N-Quads.
-    fn dump_nquads(&self, out: &mut dyn Write) -> Result<(), StoreError>;
+    /// Every quad whose predicate is `predicate`, in any graph.
+    fn quads_with_predicate(&self, predicate: NamedNodeRef<'_>) -> Result<Vec<Quad>, StoreError>;
+    /// Applies `changes` and their change-log records atomically and durably; returns the
+    /// log's head sequence after the commit.
+    fn apply(&self, changes: &ChangeSet) -> Result<u64, StoreError>;
+    /// Loads quads and their change-log records without a transaction (bulk import into a
+    /// store nobody else writes to); returns the head after the load.
+    fn bulk_load(&self, quads: Vec<Quad>, records: Vec<ChangeRecord>) -> Result<u64, StoreError>;
+    /// Writes the graphs `scope` covers as N-Quads.
+    fn dump_nquads(&self, out: &mut dyn Write, scope: DumpScope) -> Result<(), StoreError>;
+    /// The sequence number of the newest change-log record (0: none yet).
+    fn head(&self) -> u64;
+    /// A doorbell that carries the head after every commit; the log stays the truth.
+    fn subscribe(&self) -> watch::Receiver<u64>;
+    /// Change-log record `seq`, if it exists.
+    fn change(&self, seq: u64) -> Result<Option<Change>, StoreError>;
+    /// Records after `after`, oldest first, at most `limit`: `limit` key lookups.
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let head = self.head();
+        let mut out = Vec::new();
+        let mut seq = after;
+        while seq < head && out.len() < limit {
+            seq += 1;
+            if let Some(change) = self.change(seq)? {
+                out.push(change);
+            }
+        }
+        Ok(out)
+    }
+    /// Sequence numbers, ascending, of the records about the resource `key`
+    /// ([`LogIndex::About`]) or made by the account or credential whose audit key is
+    /// `key` ([`LogIndex::By`]): one index range, as long as its result.
+    fn changes_indexed(&self, index: LogIndex, key: &str) -> Result<Vec<u64>, StoreError>;
     /// Names of all graphs.
     fn graph_names(&self) -> Result<Vec<NamedOrBlankNode>, StoreError>;
     /// Number of quads (for progress and health).
@@ -91,6 +178,30 @@ pub trait GraphStore: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct OxigraphStore {
     store: Store,
+    log: Arc<LogHead>,
+}
+
+/// The head of the change log. Its lock is held across each commit, so sequence numbers
+/// are handed out in commit order.
+struct LogHead {
+    head: Mutex<u64>,
+    doorbell: watch::Sender<u64>,
+}
+
+impl LogHead {
+    fn new(head: u64) -> Self {
+        Self {
+            head: Mutex::new(head),
+            doorbell: watch::Sender::new(head),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        // A panic mid-commit leaves the stored head as it was; the value here follows it.
+        self.head
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl OxigraphStore {
@@ -101,7 +212,7 @@ impl OxigraphStore {
             message: e.to_string(),
         })?;
         match Store::open(path) {
-            Ok(store) => Ok(Self { store }),
+            Ok(store) => Self::with_log(store),
             Err(e) => {
                 let message = e.to_string();
                 if message.contains("LOCK") || message.contains("lock") {
@@ -118,8 +229,29 @@ impl OxigraphStore {
 
     /// A store in memory, for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_log(Store::new()?)
+    }
+
+    /// Reads the log's head; records past it (a bulk load cut short before it could
+    /// write the head) are counted in, so numbers are never handed out twice.
+    fn with_log(store: Store) -> Result<Self, StoreError> {
+        let mut head = 0u64;
+        for quad in store.quads_for_pattern(
+            Some(LOG_GRAPH.into()),
+            Some(changes::HEAD),
+            None,
+            Some(LOG_GRAPH.into()),
+        ) {
+            if let Term::Literal(l) = quad?.object {
+                head = head.max(l.value().parse().unwrap_or(0));
+            }
+        }
+        while has_record(&store, head + 1)? {
+            head += 1;
+        }
         Ok(Self {
-            store: Store::new()?,
+            store,
+            log: Arc::new(LogHead::new(head)),
         })
     }
 
@@ -127,6 +259,20 @@ impl OxigraphStore {
     pub fn inner(&self) -> &Store {
         &self.store
     }
+}
+
+fn has_record(store: &Store, seq: u64) -> Result<bool, StoreError> {
+    let subject = changes::record_subject(seq);
+    Ok(store
+        .quads_for_pattern(
+            Some(subject.as_ref().into()),
+            Some(changes::RECORD),
+            None,
+            Some(LOG_GRAPH.into()),
+        )
+        .next()
+        .transpose()?
+        .is_some())
 }
 
 impl GraphStore for OxigraphStore {
@@ -175,7 +321,15 @@ impl GraphStore for OxigraphStore {
             .collect::<Result<_, _>>()?)
     }
 
-    fn apply(&self, changes: &ChangeSet) -> Result<(), StoreError> {
+    fn quads_with_predicate(&self, predicate: NamedNodeRef<'_>) -> Result<Vec<Quad>, StoreError> {
+        Ok(self
+            .store
+            .quads_for_pattern(None, Some(predicate), None, None)
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn apply(&self, changes: &ChangeSet) -> Result<u64, StoreError> {
+        let mut head = self.log.lock();
         let mut transaction = self.store.start_transaction()?;
         for name in &changes.drop {
             transaction.remove_named_graph(name)?;
@@ -197,32 +351,104 @@ impl GraphStore for OxigraphStore {
         for quad in &changes.insert {
             transaction.insert(quad);
         }
+        let new_head = *head + changes.records.len() as u64;
+        if new_head != *head {
+            for (i, record) in changes.records.iter().enumerate() {
+                for quad in changes::record_quads(*head + 1 + i as u64, record) {
+                    transaction.insert(&quad);
+                }
+            }
+            transaction.remove(&changes::head_quad(*head));
+            transaction.insert(&changes::head_quad(new_head));
+        }
         transaction.commit()?;
-        Ok(())
+        *head = new_head;
+        self.log.doorbell.send_replace(new_head);
+        Ok(new_head)
     }
 
-    fn bulk_load(&self, quads: Vec<Quad>) -> Result<(), StoreError> {
+    fn bulk_load(&self, mut quads: Vec<Quad>, records: Vec<ChangeRecord>) -> Result<u64, StoreError> {
+        let mut head = self.log.lock();
+        for (i, record) in records.iter().enumerate() {
+            quads.extend(changes::record_quads(*head + 1 + i as u64, record));
+        }
         let mut loader = self
             .store
             .bulk_loader()
             .with_max_memory_size_in_megabytes(512);
         loader.load_quads(quads)?;
         loader.commit()?;
-        Ok(())
+        let new_head = *head + records.len() as u64;
+        if new_head != *head {
+            let mut transaction = self.store.start_transaction()?;
+            transaction.remove(&changes::head_quad(*head));
+            transaction.insert(&changes::head_quad(new_head));
+            transaction.commit()?;
+            *head = new_head;
+            self.log.doorbell.send_replace(new_head);
+        }
+        Ok(new_head)
     }
 
-    fn dump_nquads(&self, out: &mut dyn Write) -> Result<(), StoreError> {
+    fn dump_nquads(&self, out: &mut dyn Write, scope: DumpScope) -> Result<(), StoreError> {
         let mut writer =
             oxigraph::io::RdfSerializer::from_format(RdfFormat::NQuads).for_writer(out);
         for quad in self.store.iter() {
             let quad = quad?;
-            if quad.graph_name.as_ref() == GraphNameRef::NamedNode(SYSTEM_GRAPH) {
-                continue;
+            if scope.includes(quad.graph_name.as_ref()) {
+                writer.serialize_quad(QuadRef::from(&quad))?;
             }
-            writer.serialize_quad(QuadRef::from(&quad))?;
         }
         writer.finish()?;
         Ok(())
+    }
+
+    fn head(&self) -> u64 {
+        *self.log.lock()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.log.doorbell.subscribe()
+    }
+
+    fn change(&self, seq: u64) -> Result<Option<Change>, StoreError> {
+        let subject = changes::record_subject(seq);
+        for quad in self.store.quads_for_pattern(
+            Some(subject.as_ref().into()),
+            Some(changes::RECORD),
+            None,
+            Some(LOG_GRAPH.into()),
+        ) {
+            if let Term::Literal(l) = quad?.object {
+                return Ok(changes::parse_record(seq, l.value()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn changes_indexed(&self, index: LogIndex, key: &str) -> Result<Vec<u64>, StoreError> {
+        let Ok(key) = NamedNode::new(key) else {
+            return Ok(Vec::new());
+        };
+        let predicate = match index {
+            LogIndex::About => changes::ABOUT,
+            LogIndex::By => changes::BY,
+        };
+        let mut seqs = Vec::new();
+        for quad in self.store.quads_for_pattern(
+            None,
+            Some(predicate),
+            Some(key.as_ref().into()),
+            Some(LOG_GRAPH.into()),
+        ) {
+            if let NamedOrBlankNode::NamedNode(s) = quad?.subject
+                && let Some(seq) = changes::seq_of_subject(s.as_str())
+            {
+                seqs.push(seq);
+            }
+        }
+        seqs.sort_unstable();
+        Ok(seqs)
     }
 
     fn graph_names(&self) -> Result<Vec<NamedOrBlankNode>, StoreError> {
@@ -266,6 +492,109 @@ mod tests {
             store.graph(n("http://x/a").as_ref()).expect("graph").len(),
             1
         );
+    }
+
+    fn record(resource: &str) -> ChangeRecord {
+        ChangeRecord {
+            resource: resource.into(),
+            kind: "worker".into(),
+            operation: Operation::Create,
+            origin: "http://x/".into(),
+            actor: Actor::Operator,
+            time: "2026-01-01T00:00:00Z".into(),
+            visibility_before: None,
+            visibility_after: Some(coopdir_vocab::Visibility::Public),
+        }
+    }
+
+    #[test]
+    fn records_are_numbered_without_holes_with_their_write_and_survive_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = OxigraphStore::open(dir.path()).expect("open");
+            let mut bell = store.subscribe();
+            assert_eq!(store.head(), 0);
+            for (i, name) in ["http://x/a", "http://x/b", "http://x/a"].iter().enumerate() {
+                let mut g = Graph::new();
+                g.insert(&Triple::new(n(name), n("http://x/p"), Literal::from(i as i64)));
+                let head = store
+                    .apply(&ChangeSet {
+                        replace: vec![(n(name), g)],
+                        records: vec![record(name)],
+                        ..Default::default()
+                    })
+                    .expect("apply");
+                assert_eq!(head, i as u64 + 1);
+            }
+            assert!(bell.has_changed().expect("bell"));
+            assert_eq!(*bell.borrow_and_update(), 3);
+            // A write without records leaves the head alone.
+            store.apply(&ChangeSet::default()).expect("empty");
+            assert_eq!(store.head(), 3);
+        }
+        let store = OxigraphStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.head(), 3);
+        let all = store.changes_after(0, 10).expect("after 0");
+        assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(all[1].record.resource, "http://x/b");
+        let tail = store.changes_after(1, 1).expect("after 1");
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].seq, 2);
+        assert_eq!(
+            store.changes_indexed(LogIndex::About, "http://x/a").expect("about"),
+            vec![1, 3]
+        );
+        assert_eq!(
+            store
+                .changes_indexed(LogIndex::By, "urn:coopdir:operator")
+                .expect("by")
+                .len(),
+            3
+        );
+        // The next write continues the numbering.
+        let head = store
+            .apply(&ChangeSet {
+                records: vec![record("http://x/c")],
+                ..Default::default()
+            })
+            .expect("apply");
+        assert_eq!(head, 4);
+    }
+
+    #[test]
+    fn a_bulk_load_numbers_its_records_and_exports_leave_system_graphs_out() {
+        let store = OxigraphStore::in_memory().expect("store");
+        let quad = Quad::new(n("http://x/a"), n("http://x/p"), Literal::from("v"), n("http://x/a"));
+        let secret = Quad::new(
+            n("urn:coopdir:account:1"),
+            n("urn:coopdir:accountData"),
+            Literal::from("{}"),
+            n("urn:coopdir:account:1"),
+        );
+        let session = Quad::new(
+            n("urn:coopdir:session:1"),
+            n("urn:coopdir:sessionData"),
+            Literal::from("{}"),
+            n("urn:coopdir:session:1"),
+        );
+        let head = store
+            .bulk_load(
+                vec![quad, secret, session],
+                vec![record("http://x/a"), record("http://x/b")],
+            )
+            .expect("bulk load");
+        assert_eq!(head, 2);
+        assert_eq!(store.changes_after(0, 10).expect("log").len(), 2);
+        let dump = |scope| {
+            let mut out = Vec::new();
+            store.dump_nquads(&mut out, scope).expect("dump");
+            String::from_utf8(out).expect("utf-8")
+        };
+        let data = dump(DumpScope::Data);
+        assert!(data.contains("http://x/a") && !data.contains("urn:coopdir:"), "{data}");
+        let backup = dump(DumpScope::Backup);
+        assert!(backup.contains("accountData") && backup.contains("urn:coopdir:log"));
+        assert!(!backup.contains("sessionData"), "sessions are never exported");
     }
 
     #[test]

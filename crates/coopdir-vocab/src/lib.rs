@@ -38,6 +38,7 @@ pub mod schema {
         DESCRIPTION = "http://schema.org/description";
         URL = "http://schema.org/url";
         EMAIL = "http://schema.org/email";
+        TELEPHONE = "http://schema.org/telephone";
         LOCATION = "http://schema.org/location";
         MEMBER = "http://schema.org/member";
         MEMBER_OF = "http://schema.org/memberOf";
@@ -70,6 +71,8 @@ pub mod dir {
         REQUIRES_SKILL = "https://w3id.org/coopdir#requiresSkill";
         NEED = "https://w3id.org/coopdir#need";
         HEADCOUNT = "https://w3id.org/coopdir#headcount";
+        VISIBILITY = "https://w3id.org/coopdir#visibility";
+        PUBLIC_CONTACT = "https://w3id.org/coopdir#publicContact";
     }
 }
 
@@ -200,6 +203,8 @@ impl Kind {
                 schema::LOCATION,
                 schema::MEMBER_OF,
                 dir::AVAILABILITY,
+                dir::VISIBILITY,
+                dir::PUBLIC_CONTACT,
             ],
             Kind::Skill => &[skos::PREF_LABEL, skos::BROADER, skos::IN_SCHEME],
             Kind::Project => &[
@@ -212,8 +217,57 @@ impl Kind {
     }
 }
 
-/// Properties never shown to anonymous readers (members-only data).
-pub const PRIVATE_PROPERTIES: &[NamedNodeRef<'static>] = &[schema::EMAIL];
+/// A person's contact details: shown only to logged-in readers unless the person opts in
+/// with `dir:publicContact true`.
+pub const CONTACT_PROPERTIES: &[NamedNodeRef<'static>] = &[schema::EMAIL, schema::TELEPHONE];
+
+/// Who may see a worker (`dir:visibility`); co-ops, skills and projects are public.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Anyone, and shared with peer servers (the default).
+    Public,
+    /// Logged-in accounts of this server.
+    Members,
+    /// Members of the worker's own co-ops, their co-op admins and server admins.
+    Private,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Members, Visibility::Private];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Members => "members",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == value)
+    }
+
+    /// The visibility a resource's graph declares; anything but a worker is public, and
+    /// so is a worker that says nothing.
+    pub fn of(graph: &oxrdf::Graph, subject: NamedNodeRef<'_>) -> Self {
+        if !graph.contains(oxrdf::TripleRef::new(
+            subject,
+            oxrdf::vocab::rdf::TYPE,
+            schema::PERSON,
+        )) {
+            return Visibility::Public;
+        }
+        match graph.object_for_subject_predicate(subject, dir::VISIBILITY) {
+            Some(oxrdf::TermRef::Literal(l)) => Self::parse(l.value()).unwrap_or(Visibility::Private),
+            // Unreadable values hide rather than expose (the shape refuses them anyway).
+            Some(_) => Visibility::Private,
+            None => Visibility::Public,
+        }
+    }
+}
 
 /// Pairs of properties the server keeps mutually consistent: when `a --p--> b` is written,
 /// `b --q--> a` is maintained in `b`'s graph, provided `b` has one of the listed classes.

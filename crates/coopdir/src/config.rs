@@ -16,6 +16,10 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub page_size: Option<usize>,
     pub log_json: Option<bool>,
+    pub session_days: Option<u32>,
+    pub invitation_days: Option<u32>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 impl FileConfig {
@@ -57,6 +61,18 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "COOPDIR_LOG_JSON")]
     pub log_json: Option<bool>,
+    /// Days a login session lasts.
+    #[arg(long, env = "COOPDIR_SESSION_DAYS")]
+    pub session_days: Option<u32>,
+    /// Days an invitation link stays valid.
+    #[arg(long, env = "COOPDIR_INVITATION_DAYS")]
+    pub invitation_days: Option<u32>,
+    /// Send invitation links by e-mail through this SMTP relay (smtp://host[:port]).
+    #[arg(long, env = "COOPDIR_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of those e-mails, e.g. "coopdir <directory@example.org>".
+    #[arg(long, env = "COOPDIR_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 /// Serve options after layering.
@@ -68,6 +84,9 @@ pub struct ServeConfig {
     pub demo: bool,
     pub max_body_bytes: usize,
     pub page_size: usize,
+    pub session_days: u32,
+    pub invitation_days: u32,
+    pub mail: Option<coopdir_http::MailConfig>,
 }
 
 impl ServeArgs {
@@ -90,6 +109,17 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             page_size: self.page_size.or(file.page_size).unwrap_or(100),
+            session_days: self.session_days.or(file.session_days).unwrap_or(14),
+            invitation_days: self.invitation_days.or(file.invitation_days).unwrap_or(7),
+            mail: self.smtp_url.or_else(|| file.smtp_url.clone()).map(|smtp_url| {
+                coopdir_http::MailConfig {
+                    smtp_url,
+                    from: self
+                        .smtp_from
+                        .or_else(|| file.smtp_from.clone())
+                        .unwrap_or_else(|| "coopdir <coopdir@localhost>".into()),
+                }
+            }),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! What each subcommand does.
 
+use coopdir_access::{AccessConfig, AccessError, Principal};
 use coopdir_ldp::{Directory, ImportStage, LdpError, Paths, load_shapes};
-use coopdir_store::{GraphStore, OxigraphStore, SYSTEM_GRAPH, StoreError};
+use coopdir_store::{DumpScope, GraphStore, OxigraphStore, StoreError, is_system_graph};
 use coopdir_syntax::{InputFormat, OutputFormat, parse_graph, write_graph};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{Graph, GraphNameRef, NamedOrBlankNode, Triple, TripleRef};
+use oxigraph::model::{Graph, GraphName, NamedOrBlankNode, Quad, Triple, TripleRef};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,12 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ldp(#[from] LdpError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Remote(String),
     #[error("the shapes do not load: {0}")]
     Shapes(#[from] coopdir_shacl::ShapesError),
     #[error("{path}: {message}")]
@@ -58,25 +65,36 @@ const DEMO: &[(&str, &str)] = &[
     ),
 ];
 
-fn open_directory(data: &Path, base_url: &str) -> Result<Directory, CliError> {
+pub(crate) fn open_directory(data: &Path, base_url: &str) -> Result<Directory, CliError> {
+    open_directory_with(data, base_url, AccessConfig::default())
+}
+
+fn open_directory_with(data: &Path, base_url: &str, access: AccessConfig) -> Result<Directory, CliError> {
     let store = OxigraphStore::open(data)?;
     let shapes = load_shapes(None)?;
     Ok(Directory::new(
         Arc::new(store),
         shapes,
         Paths::new(base_url),
+        access,
     )?)
 }
 
 fn has_resources(store: &dyn GraphStore) -> Result<bool, CliError> {
     Ok(store.graph_names()?.iter().any(|g| match g {
-        NamedOrBlankNode::NamedNode(n) => n.as_ref() != SYSTEM_GRAPH,
+        NamedOrBlankNode::NamedNode(n) => !is_system_graph(n.as_str()),
         NamedOrBlankNode::BlankNode(_) => true,
     }))
 }
 
 pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
-    let directory = open_directory(&config.data, &config.base_url)?;
+    let access = AccessConfig {
+        session_days: config.session_days,
+        invitation_days: config.invitation_days,
+        ..AccessConfig::default()
+    };
+    let mailer = coopdir_http::Mailer::new(config.mail.as_ref()).map_err(CliError::Usage)?;
+    let directory = open_directory_with(&config.data, &config.base_url, access)?;
     if config.demo {
         if has_resources(directory.store().as_ref())? {
             tracing::info!("the store already holds data: the demo data is not loaded again");
@@ -95,13 +113,21 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
                 })?;
                 triples.extend(g.iter().map(TripleRef::into_owned));
             }
-            let summary = directory.import(triples, &|_, _| {})?;
+            let summary = directory.import(triples, Vec::new(), &|_, _| {}, &Principal::operator())?;
             tracing::info!(
                 resources = summary.resources,
                 quads = summary.quads,
                 "demo data loaded"
             );
         }
+    }
+    if !directory.access().has_server_admin() {
+        eprintln!(
+            "No server admin exists yet. To create the first one, stop the server and run\n    coopdir token create --admin --data {}\nor\n    coopdir user add --data {} --coop SLUG --email EMAIL --name NAME --role server-admin\n(the password on standard input); afterwards both also work while it runs, with --server {} --token T.",
+            config.data.display(),
+            config.data.display(),
+            config.base_url
+        );
     }
     let directory = Arc::new(directory);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -117,17 +143,11 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         let router = coopdir_http::app(
             directory,
             coopdir_http::HttpConfig { max_body_bytes: config.max_body_bytes, page_size: config.page_size },
+            mailer,
         );
         coopdir_http::serve(listener, router).await?;
         Ok::<_, CliError>(())
     })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn create_token(data: &Path) -> Result<ExitCode, CliError> {
-    let store = OxigraphStore::open(data)?;
-    let token = coopdir_ldp::create_admin_token(&store)?;
-    println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,7 +169,18 @@ fn format_of(path: &Path) -> Option<RdfFormat> {
 /// the file each subject first appeared in.
 struct ReadFiles {
     triples: Vec<Triple>,
+    /// Accounts, tokens, invitations and proposals from a backup export (`--backup`).
+    system: Vec<Quad>,
     origin: HashMap<NamedOrBlankNode, PathBuf>,
+}
+
+/// Whether a backup's quad in graph `name` is restored by an import: accounts, token
+/// hashes, invitations and proposals are; the old change log is not (the import writes
+/// its own records) and sessions are never exported.
+fn restored(name: &str) -> bool {
+    ["account:", "token:", "invitation:", "skill-proposal:"]
+        .iter()
+        .any(|kind| name.starts_with(&format!("{}{kind}", coopdir_store::SYSTEM_PREFIX)))
 }
 
 /// Reads RDF files, with a progress bar on large ones. Blank nodes are renamed per file,
@@ -162,6 +193,7 @@ fn read_files(
 ) -> Result<ReadFiles, CliError> {
     let mut read = ReadFiles {
         triples: Vec::new(),
+        system: Vec::new(),
         origin: HashMap::new(),
     };
     for path in files {
@@ -203,6 +235,14 @@ fn read_files(
                 .for_reader(reader);
             for quad in parser {
                 let quad = quad.map_err(|e| file_error(e.to_string()))?;
+                if let GraphName::NamedNode(g) = &quad.graph_name
+                    && is_system_graph(g.as_str())
+                {
+                    if restored(g.as_str()) {
+                        read.system.push(quad);
+                    }
+                    continue;
+                }
                 read.triples
                     .push(Triple::new(quad.subject, quad.predicate, quad.object));
             }
@@ -227,14 +267,14 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
     let triples = read.triples.len();
     let spinner = ProgressBar::new_spinner();
     let summary = directory
-        .import(read.triples, &|stage, n| {
+        .import(read.triples, read.system, &|stage, n| {
             spinner.set_message(match stage {
                 ImportStage::Grouping => format!("grouping {n} triples into resources"),
                 ImportStage::Validating => format!("validating {n} resources"),
                 ImportStage::Writing => format!("writing {n} triples"),
             });
             spinner.tick();
-        })
+        }, &Principal::operator())
         .map_err(|e| match e {
             LdpError::Invalid(report) => {
                 let lines: Vec<String> = report
@@ -272,19 +312,33 @@ pub fn export(
     data: &Path,
     format: ExportFormat,
     output: Option<&Path>,
+    backup: bool,
 ) -> Result<ExitCode, CliError> {
+    if backup && !matches!(format, ExportFormat::Nquads) {
+        return Err(CliError::Usage(
+            "--backup keeps each graph apart, which only N-Quads can: use --format nquads".into(),
+        ));
+    }
     let store = OxigraphStore::open(data)?;
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match format {
-        ExportFormat::Nquads => store.dump_nquads(&mut out)?,
+        ExportFormat::Nquads => store.dump_nquads(
+            &mut out,
+            if backup {
+                DumpScope::Backup
+            } else {
+                DumpScope::Data
+            },
+        )?,
         ExportFormat::Turtle => {
             let mut graph = Graph::new();
             for quad in store.inner().iter() {
                 let quad = quad.map_err(StoreError::from)?;
-                if quad.graph_name.as_ref() != GraphNameRef::NamedNode(SYSTEM_GRAPH) {
+                let system = matches!(&quad.graph_name, GraphName::NamedNode(g) if is_system_graph(g.as_str()));
+                if !system {
                     graph.insert(&Triple::new(quad.subject, quad.predicate, quad.object));
                 }
             }

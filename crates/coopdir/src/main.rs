@@ -1,9 +1,10 @@
-//! The `coopdir` command: serve the directory, manage credentials, import, export and
-//! validate data. Configuration comes from flags, then `COOPDIR_*` environment variables,
+//! The `coopdir` command: serve the directory, manage people and credentials, import,
+//! export and validate data, read the audit trail. Configuration comes from flags, then `COOPDIR_*` environment variables,
 //! then an optional TOML file (`--config`), then defaults.
 
 mod config;
 mod data;
+mod operator;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,7 +33,35 @@ enum Command {
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]
-        command: TokenCommand,
+        command: operator::TokenCommand,
+    },
+    /// Manage people's accounts.
+    User {
+        #[command(subcommand)]
+        command: operator::UserCommand,
+    },
+    /// Invite someone to a co-op; prints only the invitation URL.
+    Invite {
+        #[command(flatten)]
+        target: operator::Target,
+        /// The co-op's slug (as in /coops/SLUG) or IRI.
+        #[arg(long)]
+        coop: String,
+        /// The invitee's e-mail address (their login).
+        email: String,
+    },
+    /// Show the audit trail (who changed what), newest first.
+    Audit {
+        #[command(flatten)]
+        target: operator::Target,
+        /// Only changes of this resource (its IRI).
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only changes made by this account (e-mail address or id).
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, default_value = "50")]
+        limit: usize,
     },
     /// Import Turtle, N-Triples, N-Quads or JSON-LD files (validated; all or nothing).
     Import {
@@ -53,6 +82,10 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// For backups: also write accounts, token hashes, invitations, skill proposals and
+        /// the change log (never sessions). N-Quads only.
+        #[arg(long)]
+        backup: bool,
     },
     /// Validate files against the SHACL shapes, offline. Exit status 0 only if all conform.
     Validate {
@@ -61,18 +94,6 @@ enum Command {
         shapes: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create a token and print it on standard output (only its hash is stored).
-    Create {
-        /// An admin token may write everything.
-        #[arg(long, required = true)]
-        admin: bool,
-        #[arg(long, env = "COOPDIR_DATA")]
-        data: Option<PathBuf>,
     },
 }
 
@@ -90,13 +111,19 @@ fn main() -> ExitCode {
             config::init_tracing(args.log_json.unwrap_or(file.log_json.unwrap_or(false)));
             data::serve(args.resolve(&file))
         }
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    admin: _,
-                    data: dir,
-                },
-        } => data::create_token(&config::data_dir(dir, &file)),
+        Command::Token { command } => operator::token(command, &file),
+        Command::User { command } => operator::user(command, &file),
+        Command::Invite {
+            target,
+            coop,
+            email,
+        } => operator::invite(&target, &file, &coop, &email),
+        Command::Audit {
+            target,
+            resource,
+            account,
+            limit,
+        } => operator::audit(&target, &file, resource, account, limit),
         Command::Import {
             data: dir,
             base_url,
@@ -113,7 +140,13 @@ fn main() -> ExitCode {
             data: dir,
             format,
             output,
-        } => data::export(&config::data_dir(dir, &file), format, output.as_deref()),
+            backup,
+        } => data::export(
+            &config::data_dir(dir, &file),
+            format,
+            output.as_deref(),
+            backup,
+        ),
         Command::Validate { shapes, files } => data::validate(shapes.as_deref(), &files),
     };
     match result {
