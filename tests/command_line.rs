@@ -153,3 +153,245 @@ fn an_invalid_import_stores_nothing() {
         String::from_utf8_lossy(&export.stdout)
     );
 }
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "coopdir failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn people_and_tokens_are_managed_from_the_command_line_with_the_server_stopped_or_running() {
+    use coopdir_e2e::{PASSWORD, StatusCode, json, run_with_input};
+    let mut server = Server::start_demo();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let base = server.base.clone();
+    server.stop();
+
+    // With the server stopped: straight on the data directory.
+    let worker = stdout(&run_with_input(
+        &[
+            "user",
+            "add",
+            "--data",
+            &data,
+            "--base-url",
+            &base,
+            "--coop",
+            "animorph",
+            "--email",
+            "Cli@Example.org",
+            "--name",
+            "Cli User",
+            "--role",
+            "coop-admin",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+    assert_eq!(worker, format!("{base}workers/cli-user"));
+    let list = stdout(&run(&["user", "list", "--data", &data]));
+    assert!(list.contains("cli@example.org\tCli User\tactive"), "{list}");
+    let token = stdout(&run(&[
+        "token",
+        "create",
+        "--data",
+        &data,
+        "--user",
+        "cli@example.org",
+        "--name",
+        "cli",
+    ]));
+    assert!(token.starts_with("cdp_") && !token.contains(char::is_whitespace));
+    let invitation = stdout(&run(&[
+        "invite",
+        "--data",
+        &data,
+        "--base-url",
+        &base,
+        "--coop",
+        "animorph",
+        "new@example.org",
+    ]));
+    assert!(
+        invitation.starts_with(&format!("{base}invitations/")),
+        "{invitation}"
+    );
+    let weak = run_with_input(
+        &[
+            "user",
+            "add",
+            "--data",
+            &data,
+            "--base-url",
+            &base,
+            "--coop",
+            "animorph",
+            "--email",
+            "w@example.org",
+            "--name",
+            "Wen Weak",
+        ],
+        "password\n",
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+
+    server.restart();
+    let me = json(
+        server
+            .request(reqwest::Method::GET, "/account", Some(&token))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(me["worker"], worker);
+    assert_eq!(
+        me["roles"]["adminOf"],
+        serde_json::json!([format!("{base}coops/animorph")])
+    );
+    assert_eq!(
+        server.client().get(&invitation).send().unwrap().status(),
+        StatusCode::OK
+    );
+
+    // With the server running, --data is refused with a pointer to --server…
+    let locked = run_with_input(
+        &[
+            "user",
+            "add",
+            "--data",
+            &data,
+            "--coop",
+            "animorph",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!locked.status.success());
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("--server"));
+    // …which does the same through the admin API.
+    let admin = ["--server", base.as_str(), "--token", server.token.as_str()];
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(admin.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = with(&[
+        "user",
+        "add",
+        "--coop",
+        "animorph",
+        "--email",
+        "srv@example.org",
+        "--name",
+        "Srv User",
+    ]);
+    let worker = stdout(&run_with_input(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &format!("{PASSWORD}\n"),
+    ));
+    assert_eq!(worker, format!("{base}workers/srv-user"));
+    let args = with(&["token", "create", "--user", "srv@example.org"]);
+    let srv_token = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(
+        server
+            .request(reqwest::Method::GET, "/account", Some(&srv_token))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let args = with(&["invite", "--coop", "animorph", "other@example.org"]);
+    let url = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(
+        server.client().get(&url).send().unwrap().status(),
+        StatusCode::OK
+    );
+    let args = with(&["user", "disable", "srv@example.org"]);
+    stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(
+        server
+            .request(reqwest::Method::GET, "/account", Some(&srv_token))
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "a disabled account's token stops at once"
+    );
+    let args = with(&["user", "list"]);
+    let list = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(
+        list.contains("srv@example.org\tSrv User\tdisabled"),
+        "{list}"
+    );
+    let args = with(&["audit", "--account", "cli@example.org"]);
+    let audit = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(
+        audit.is_empty(),
+        "cli@example.org made no change yet: {audit}"
+    );
+    let args = with(&["audit", "--resource", &worker]);
+    let audit = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(audit.contains("\tcreate\tworker\t"), "{audit}");
+    // A bad token is a clear refusal.
+    let refused = run(&["user", "list", "--server", &base, "--token", "cdt_nope"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+}
+
+#[test]
+fn a_server_without_any_admin_says_how_to_create_the_first_one() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(coopdir_e2e::coopdir_bin())
+        .args([
+            "serve",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("COOPDIR_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if seen.contains("token create --admin") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("No server admin exists yet"), "{seen}");
+    assert!(seen.contains(&format!(
+        "coopdir token create --admin --data {}",
+        dir.path().display()
+    )));
+}

@@ -55,6 +55,26 @@ pub fn run(args: &[&str]) -> Output {
         .expect("coopdir runs")
 }
 
+/// Runs `coopdir ARGS` with `input` on its standard input.
+pub fn run_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(coopdir_bin())
+        .args(args)
+        .env("COOPDIR_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("coopdir runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("coopdir finishes")
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -70,6 +90,9 @@ pub struct Server {
     pub data: tempfile::TempDir,
     pub token: String,
     extra_args: Vec<String>,
+    /// Where the server's log goes (at debug level), when asked for.
+    pub log: Option<PathBuf>,
+    _log_dir: Option<tempfile::TempDir>,
     client: reqwest::blocking::Client,
 }
 
@@ -84,7 +107,16 @@ impl Server {
         Self::start_with(&["--demo"])
     }
 
+    /// A server logging at debug level to [`Server::log`].
+    pub fn start_logged(args: &[&str]) -> Self {
+        Self::start_inner(args, true)
+    }
+
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_inner(args, false)
+    }
+
+    fn start_inner(args: &[&str], logged: bool) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let data_path = data.path().to_str().expect("utf-8 path").to_owned();
         let output = run(&["token", "create", "--admin", "--data", &data_path]);
@@ -98,7 +130,10 @@ impl Server {
             .trim()
             .to_owned();
         let listen = format!("127.0.0.1:{}", free_port());
+        let log_dir = logged.then(|| tempfile::tempdir().expect("tempdir"));
         let mut server = Server {
+            log: log_dir.as_ref().map(|d| d.path().join("server.log")),
+            _log_dir: log_dir,
             child: None,
             base: format!("http://{listen}/"),
             listen,
@@ -125,9 +160,20 @@ impl Server {
                 &self.listen,
             ])
             .args(&self.extra_args)
-            .env("COOPDIR_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::null());
+        match &self.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("log file");
+                command.env("COOPDIR_LOG", "debug").stderr(file);
+            }
+            None => {
+                command.env("COOPDIR_LOG", "warn").stderr(Stdio::inherit());
+            }
+        }
         self.child = Some(command.spawn().expect("coopdir serve starts"));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -149,6 +195,12 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Starts the server again after [`Server::stop`].
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
     }
 
     /// Kills the server with SIGKILL (a crash) and starts it again on the same data.
@@ -195,6 +247,74 @@ impl Server {
             .expect("GET")
     }
 
+    /// A request builder with `token` (none: anonymous).
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::blocking::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+    }
+
+    /// Adds a person with an account through the admin API; returns their worker IRI and a
+    /// personal token.
+    pub fn add_person(&self, coop: &str, email: &str, name: &str, role: &str) -> (String, String) {
+        let r = self
+            .write(reqwest::Method::POST, "/admin/users")
+            .json(&serde_json::json!({ "coop": coop, "email": email, "name": name, "password": PASSWORD, "role": role }))
+            .send()
+            .expect("POST /admin/users");
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().unwrap_or_default()
+        );
+        let worker = json(r)["worker"].as_str().expect("worker").to_owned();
+        let r = self
+            .write(reqwest::Method::POST, "/admin/tokens")
+            .json(&serde_json::json!({ "user": email }))
+            .send()
+            .expect("POST /admin/tokens");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        (worker, json(r)["token"].as_str().expect("token").to_owned())
+    }
+
+    /// Logs in with a password; returns the session cookie and its CSRF token.
+    pub fn login(&self, email: &str, password: &str) -> Session {
+        let r = self
+            .client
+            .post(self.url("/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .expect("POST /login");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "login: {}",
+            r.text().unwrap_or_default()
+        );
+        Session::from_response(r)
+    }
+
+    /// A request builder with a session cookie (and its CSRF token).
+    pub fn with_session(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: &Session,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("Cookie", &session.cookie)
+            .header("X-CSRF-Token", &session.csrf)
+    }
+
     /// A request builder with the admin token.
     pub fn write(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
         self.client
@@ -227,6 +347,38 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+/// A password the checks accept, for test accounts.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A logged-in browser: its cookie and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `coopdir_session=…`, as a `Cookie` header sends it.
+    pub cookie: String,
+    pub csrf: String,
+    /// The `Set-Cookie` header as the server sent it.
+    pub set_cookie: String,
+}
+
+impl Session {
+    pub fn from_response(r: Response) -> Self {
+        let set_cookie = r
+            .headers()
+            .get("set-cookie")
+            .expect("Set-Cookie")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let cookie = set_cookie.split(';').next().expect("cookie").to_owned();
+        let body = json(r);
+        Session {
+            cookie,
+            csrf: body["csrfToken"].as_str().expect("csrfToken").to_owned(),
+            set_cookie,
         }
     }
 }

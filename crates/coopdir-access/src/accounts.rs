@@ -236,9 +236,9 @@ pub fn normalise_email(email: &str) -> Result<String, AccessError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
     if valid {
         Ok(email)
     } else {
@@ -287,7 +287,13 @@ impl Invitation {
 }
 
 impl Access {
-    fn system_record(&self, kind: &str, id: &str, operation: Operation, actor: &Actor) -> ChangeRecord {
+    fn system_record(
+        &self,
+        kind: &str,
+        id: &str,
+        operation: Operation,
+        actor: &Actor,
+    ) -> ChangeRecord {
         ChangeRecord {
             resource: stored::graph_name(kind, id).as_str().to_owned(),
             kind: kind.to_owned(),
@@ -304,7 +310,11 @@ impl Access {
 
     /// Checks a new account (address free and valid, password strong enough) and hashes
     /// its password; nothing is stored yet.
-    pub fn prepare_account(&self, new: NewAccount, actor: &Actor) -> Result<PreparedAccount, AccessError> {
+    pub fn prepare_account(
+        &self,
+        new: NewAccount,
+        actor: &Actor,
+    ) -> Result<PreparedAccount, AccessError> {
         let email = normalise_email(&new.email)?;
         let name = new.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
@@ -326,7 +336,11 @@ impl Access {
                 )));
             }
         }
-        secrets::check_password(&new.password, self.config.min_password_len, &[&email, &name])?;
+        secrets::check_password(
+            &new.password,
+            self.config.min_password_len,
+            &[&email, &name],
+        )?;
         let account = Account {
             id: uuid::Uuid::new_v4().simple().to_string(),
             email,
@@ -347,9 +361,12 @@ impl Access {
             },
             other => other.clone(),
         };
-        changes
-            .records
-            .push(self.system_record(Account::KIND, &account.id, Operation::Create, &actor));
+        changes.records.push(self.system_record(
+            Account::KIND,
+            &account.id,
+            Operation::Create,
+            &actor,
+        ));
         Ok(PreparedAccount {
             account,
             invitation: None,
@@ -407,7 +424,9 @@ impl Access {
             .find_account(id_or_email)
             .and_then(|v| self.read().accounts.get(&v.id).cloned())
         else {
-            return Err(AccessError::NotFound(format!("no account {id_or_email}: `coopdir user list` shows them")));
+            return Err(AccessError::NotFound(format!(
+                "no account {id_or_email}: `coopdir user list` shows them"
+            )));
         };
         if account.state == state {
             return Ok(account.view());
@@ -415,9 +434,12 @@ impl Access {
         account.state = state;
         let mut changes = ChangeSet::default();
         stored::put(&mut changes, &account)?;
-        changes
-            .records
-            .push(self.system_record(Account::KIND, &account.id, Operation::Replace, actor));
+        changes.records.push(self.system_record(
+            Account::KIND,
+            &account.id,
+            Operation::Replace,
+            actor,
+        ));
         let ended: Vec<Session> = if state == AccountState::Disabled {
             self.read()
                 .sessions
@@ -479,7 +501,10 @@ impl Access {
                 (secrets::PERSONAL_TOKEN_PREFIX, Some(id))
             }
         };
-        let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("token");
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("token");
         if name.chars().count() > 100 {
             return Err(AccessError::Invalid(
                 "a token's name has at most 100 characters".into(),
@@ -525,7 +550,12 @@ impl Access {
     }
 
     /// Revokes token `id` of `account` (any token with `None`, for server admins).
-    pub fn revoke_token(&self, account: Option<&str>, id: &str, actor: &Actor) -> Result<(), AccessError> {
+    pub fn revoke_token(
+        &self,
+        account: Option<&str>,
+        id: &str,
+        actor: &Actor,
+    ) -> Result<(), AccessError> {
         let _guard = self.writer_lock();
         let Some(token) = self
             .read()
@@ -534,7 +564,9 @@ impl Access {
             .find(|t| t.id == id && (account.is_none() || t.account.as_deref() == account))
             .cloned()
         else {
-            return Err(AccessError::NotFound(format!("no token {id}: GET /account/tokens lists yours")));
+            return Err(AccessError::NotFound(format!(
+                "no token {id}: GET /account/tokens lists yours"
+            )));
         };
         let mut changes = ChangeSet::default();
         stored::remove::<Token>(&mut changes, &token.id);
@@ -579,7 +611,10 @@ impl Access {
                         "the token's account is disabled: ask a co-op or server admin".into(),
                     )
                 })?;
-                Ok(Principal { identity, credential })
+                Ok(Principal {
+                    identity,
+                    credential,
+                })
             }
         }
     }
@@ -604,7 +639,12 @@ impl Access {
     /// Checks an e-mail address and password and opens a session. An unknown address and
     /// a wrong password get the same answer after the same work; failures are throttled
     /// per account and per client address.
-    pub fn login(&self, email: &str, password: &str, client: IpAddr) -> Result<NewSession, AccessError> {
+    pub fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<NewSession, AccessError> {
         let email = email.trim().to_lowercase();
         let client = client.to_string();
         if let Err(wait) = self.throttle.check(&email, &client) {
@@ -720,9 +760,12 @@ impl Access {
         };
         let mut changes = ChangeSet::default();
         stored::put(&mut changes, &invitation)?;
-        changes
-            .records
-            .push(self.system_record(Invitation::KIND, &invitation.id, Operation::Create, actor));
+        changes.records.push(self.system_record(
+            Invitation::KIND,
+            &invitation.id,
+            Operation::Create,
+            actor,
+        ));
         self.store.apply(&changes)?;
         let view = invitation.view();
         self.write()
@@ -757,7 +800,12 @@ impl Access {
         out
     }
 
-    pub fn revoke_invitation(&self, coop: &NamedNode, id: &str, actor: &Actor) -> Result<(), AccessError> {
+    pub fn revoke_invitation(
+        &self,
+        coop: &NamedNode,
+        id: &str,
+        actor: &Actor,
+    ) -> Result<(), AccessError> {
         let _guard = self.writer_lock();
         let Some(invitation) = self
             .read()
@@ -766,13 +814,18 @@ impl Access {
             .find(|i| i.id == id && i.coop == coop.as_str())
             .cloned()
         else {
-            return Err(AccessError::NotFound(format!("no open invitation {id} to this co-op")));
+            return Err(AccessError::NotFound(format!(
+                "no open invitation {id} to this co-op"
+            )));
         };
         let mut changes = ChangeSet::default();
         stored::remove::<Invitation>(&mut changes, &invitation.id);
-        changes
-            .records
-            .push(self.system_record(Invitation::KIND, &invitation.id, Operation::Delete, actor));
+        changes.records.push(self.system_record(
+            Invitation::KIND,
+            &invitation.id,
+            Operation::Delete,
+            actor,
+        ));
         self.store.apply(&changes)?;
         self.write().invitations.remove(&invitation.hash);
         Ok(())

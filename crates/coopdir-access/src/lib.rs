@@ -21,8 +21,8 @@ pub mod stored;
 mod throttle;
 
 pub use accounts::{
-    AccountState, AccountView, InvitationView, NewAccount, NewSession, PreparedAccount,
-    TokenOwner, TokenView, normalise_email,
+    AccountState, AccountView, InvitationView, NewAccount, NewSession, PreparedAccount, TokenOwner,
+    TokenView, normalise_email,
 };
 pub use error::AccessError;
 pub use policy::{Action, Audience, Roles, WorkerFacts, WriteDecision};
@@ -77,7 +77,11 @@ pub struct Access {
 }
 
 impl Access {
-    pub fn new(store: Arc<dyn GraphStore>, origin: &str, config: AccessConfig) -> Result<Self, AccessError> {
+    pub fn new(
+        store: Arc<dyn GraphStore>,
+        origin: &str,
+        config: AccessConfig,
+    ) -> Result<Self, AccessError> {
         let registry = accounts::Registry::load(store.as_ref())?;
         let dummy_hash = secrets::hash_password(&secrets::new_secret(""))?;
         Ok(Self {

@@ -60,7 +60,9 @@ impl WorkerFacts {
     pub fn from_graph(graph: &Graph, iri: &NamedNode) -> Self {
         Self {
             visibility: Visibility::of(graph, iri.as_ref()),
-            memberships: named_objects(graph, iri, schema::MEMBER_OF).into_iter().collect(),
+            memberships: named_objects(graph, iri, schema::MEMBER_OF)
+                .into_iter()
+                .collect(),
             public_contact: matches!(
                 graph.object_for_subject_predicate(iri, dir::PUBLIC_CONTACT),
                 Some(TermRef::Literal(l)) if l.value() == "true" || l.value() == "1"
@@ -80,7 +82,9 @@ impl WorkerFacts {
                 (p, Term::Literal(l)) if p == dir::VISIBILITY => {
                     facts.visibility = Visibility::parse(l.value()).unwrap_or(Visibility::Private);
                 }
-                (p, Term::NamedNode(n)) if p == schema::MEMBER_OF => facts.memberships.push(n.clone()),
+                (p, Term::NamedNode(n)) if p == schema::MEMBER_OF => {
+                    facts.memberships.push(n.clone())
+                }
                 (p, Term::Literal(l)) if p == dir::PUBLIC_CONTACT => {
                     facts.public_contact = l.value() == "true" || l.value() == "1";
                 }
@@ -210,7 +214,11 @@ impl Access {
 
     /// Whether `principal` sees the worker described by `facts`: `None` if not, else
     /// whether its contact details are shown. Cheap for public workers (no lookups).
-    pub fn read_view(&self, principal: &Principal, facts: &WorkerFacts) -> Result<Option<bool>, AccessError> {
+    pub fn read_view(
+        &self,
+        principal: &Principal,
+        facts: &WorkerFacts,
+    ) -> Result<Option<bool>, AccessError> {
         if facts.visibility == Visibility::Public || principal.is_server_admin() {
             return Ok(Some(!principal.is_anonymous() || facts.public_contact));
         }
@@ -247,7 +255,11 @@ impl Access {
     }
 
     /// Inviting people to `coop` and seeing its invitations: its admins and server admins.
-    pub fn check_coop_admin(&self, principal: &Principal, coop: &NamedNode) -> Result<(), AccessError> {
+    pub fn check_coop_admin(
+        &self,
+        principal: &Principal,
+        coop: &NamedNode,
+    ) -> Result<(), AccessError> {
         if principal.is_server_admin() {
             return Ok(());
         }
@@ -315,7 +327,8 @@ impl Access {
             },
             Kind::Project => {
                 if action == Action::Create {
-                    let lead = new.and_then(|g| named_objects(g, iri, dir::LEAD).into_iter().next());
+                    let lead =
+                        new.and_then(|g| named_objects(g, iri, dir::LEAD).into_iter().next());
                     if lead.as_ref() != Some(me) {
                         return Err(forbidden(
                             "you become the lead of the projects you create: leave dir:lead out, or name yourself",
@@ -399,8 +412,12 @@ impl Access {
         roles: &Roles,
         own: bool,
     ) -> Result<(), AccessError> {
-        let before = old.map(|g| named_objects(g, iri, schema::MEMBER_OF)).unwrap_or_default();
-        let after = new.map(|g| named_objects(g, iri, schema::MEMBER_OF)).unwrap_or_default();
+        let before = old
+            .map(|g| named_objects(g, iri, schema::MEMBER_OF))
+            .unwrap_or_default();
+        let after = new
+            .map(|g| named_objects(g, iri, schema::MEMBER_OF))
+            .unwrap_or_default();
         for joined in after.difference(&before) {
             if self.has_type(joined, schema::ORGANIZATION)? && !roles.admin_of.contains(joined) {
                 return Err(forbidden(format!(
@@ -507,7 +524,10 @@ mod tests {
         let mut g = Graph::new();
         let t = |p: NamedNodeRef<'_>, o: Term| oxigraph::model::Triple::new(iri.clone(), p, o);
         g.insert(&t(rdf::TYPE, schema::PERSON.into_owned().into()));
-        g.insert(&t(dir::VISIBILITY, oxigraph::model::Literal::from("private").into()));
+        g.insert(&t(
+            dir::VISIBILITY,
+            oxigraph::model::Literal::from("private").into(),
+        ));
         g.insert(&t(schema::MEMBER_OF, n("http://x/coops/a").into()));
         g.insert(&t(
             dir::PUBLIC_CONTACT,

@@ -108,19 +108,24 @@ mod tests {
     fn common_short_and_personal_passwords_are_refused_and_a_passphrase_is_accepted() {
         for weak in ["password123", "qwertyuiop", "iloveyou12", "1234567890"] {
             assert!(
-                matches!(check_password(weak, 10, &[]), Err(AccessError::WeakPassword(_))),
+                matches!(
+                    check_password(weak, 10, &[]),
+                    Err(AccessError::WeakPassword(_))
+                ),
                 "{weak} accepted"
             );
         }
         assert!(check_password("short", 10, &[]).is_err());
         for personal in ["Lovelace2026!", "ada.lovelace@example.org", "ada-lovelace"] {
             assert!(
-                check_password(personal, 10, &["ada.lovelace@example.org", "Ada Lovelace"]).is_err(),
+                check_password(personal, 10, &["ada.lovelace@example.org", "Ada Lovelace"])
+                    .is_err(),
                 "{personal} accepted"
             );
         }
         // The same password is fine for someone else: the person's own words count against it.
-        check_password("Lovelace2026!", 10, &["wyn@example.org", "Wyn Jones"]).expect("not personal");
+        check_password("Lovelace2026!", 10, &["wyn@example.org", "Wyn Jones"])
+            .expect("not personal");
         assert!(check_password(&"x".repeat(MAX_PASSWORD_LEN + 1), 10, &[]).is_err());
         check_password("correct horse battery staple", 10, &[]).expect("a passphrase");
     }

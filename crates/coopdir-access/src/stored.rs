@@ -49,7 +49,9 @@ pub fn load_all<T: Stored>(store: &dyn GraphStore) -> Result<Vec<T>, StoreError>
         if let Term::Literal(l) = &quad.object {
             match serde_json::from_str(l.value()) {
                 Ok(record) => out.push(record),
-                Err(e) => tracing::error!(graph = %quad.graph_name, error = %e, "unreadable {} record skipped", T::KIND),
+                Err(e) => {
+                    tracing::error!(graph = %quad.graph_name, error = %e, "unreadable {} record skipped", T::KIND)
+                }
             }
         }
     }

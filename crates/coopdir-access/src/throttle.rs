@@ -115,7 +115,9 @@ mod tests {
             assert!(throttle.check("a@x", "1.1.1.1").is_ok());
             throttle.failed("a@x", "1.1.1.1");
         }
-        let wait = throttle.check("a@x", "2.2.2.2").expect_err("account limited");
+        let wait = throttle
+            .check("a@x", "2.2.2.2")
+            .expect_err("account limited");
         assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60));
         // Another account from the same client still has two tries left there.
         assert!(throttle.check("b@x", "1.1.1.1").is_ok());

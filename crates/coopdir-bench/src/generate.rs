@@ -56,7 +56,7 @@ pub fn worker_slug(i: usize) -> String {
     format!("bench-worker-{i}")
 }
 
-fn coop_slug(i: usize) -> String {
+pub fn coop_slug(i: usize) -> String {
     format!("bench-coop-{i}")
 }
 

@@ -39,11 +39,14 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 }
 
 /// `connections` clients GET `url` back to back for `duration`.
+/// GETs `url` on `connections` connections for `duration`, with a bearer `token` if given.
 pub async fn get_load(
     url: &str,
+    token: Option<&str>,
     connections: usize,
     duration: Duration,
 ) -> Result<Throughput, BoxError> {
+    let token: Option<Arc<str>> = token.map(Into::into);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;
@@ -52,18 +55,17 @@ pub async fn get_load(
     let mut tasks = Vec::new();
     let started = Instant::now();
     for _ in 0..connections {
-        let (client, url) = (client.clone(), url.clone());
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let mut h = histogram()?;
             let mut errors = 0u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match client
-                    .get(&*url)
-                    .header("Accept", "application/ld+json")
-                    .send()
-                    .await
-                {
+                let mut request = client.get(&*url).header("Accept", "application/ld+json");
+                if let Some(token) = &token {
+                    request = request.bearer_auth(&**token);
+                }
+                match request.send().await {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await?;
                         h.record(t.elapsed().as_micros() as u64)?;

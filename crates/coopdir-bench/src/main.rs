@@ -164,10 +164,26 @@ fn peak_memory_mib(pid: u32) -> Option<f64> {
 }
 
 fn coopdir_cmd(coopdir: &Path, args: &[&str]) -> Result<String, load::BoxError> {
-    let out = Command::new(coopdir)
+    coopdir_cmd_with_input(coopdir, args, "")
+}
+
+fn coopdir_cmd_with_input(
+    coopdir: &Path,
+    args: &[&str],
+    input: &str,
+) -> Result<String, load::BoxError> {
+    use std::io::Write;
+    let mut child = Command::new(coopdir)
         .args(args)
         .env("COOPDIR_LOG", "warn")
-        .output()?;
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
     if !out.status.success() {
         return Err(format!(
             "coopdir {args:?} failed: {}",
@@ -213,6 +229,39 @@ fn run(
     let token = coopdir_cmd(coopdir, &["token", "create", "--admin", "--data", data_s])?
         .trim()
         .to_owned();
+    // A member with a personal token, for the authenticated read.
+    let coop = generate::coop_slug(0);
+    coopdir_cmd_with_input(
+        coopdir,
+        &[
+            "user",
+            "add",
+            "--data",
+            data_s,
+            "--base-url",
+            &base,
+            "--coop",
+            &coop,
+            "--email",
+            "bench@example.org",
+            "--name",
+            "Bench Member",
+        ],
+        "correct horse battery staple\n",
+    )?;
+    let member_token = coopdir_cmd(
+        coopdir,
+        &[
+            "token",
+            "create",
+            "--data",
+            data_s,
+            "--user",
+            "bench@example.org",
+        ],
+    )?
+    .trim()
+    .to_owned();
 
     let server = Command::new(coopdir)
         .args([
@@ -268,7 +317,38 @@ fn run(
     let body_file = work.path().join("worker.json");
     std::fs::write(&body_file, &body)?;
     let duration = Duration::from_secs(seconds);
-    let coopdir_get = runtime.block_on(load::get_load(&worker_url, connections, duration))?;
+    let coopdir_get = runtime.block_on(load::get_load(&worker_url, None, connections, duration))?;
+    // 1b. The same read by a logged-in member (bearer token), alternating with anonymous
+    // rounds so that both see the same machine; the member's view adds the e-mail address.
+    let mut anonymous_rounds = vec![coopdir_get.requests_per_second];
+    let mut member_rounds = Vec::new();
+    for round in 0..3 {
+        let member = runtime.block_on(load::get_load(
+            &worker_url,
+            Some(&member_token),
+            connections,
+            duration,
+        ))?;
+        if member.errors > 0 {
+            return Err(format!("{} authenticated reads failed", member.errors).into());
+        }
+        member_rounds.push(member.requests_per_second);
+        if round < 2 {
+            anonymous_rounds.push(
+                runtime
+                    .block_on(load::get_load(&worker_url, None, connections, duration))?
+                    .requests_per_second,
+            );
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let member_cost = mean(&anonymous_rounds) / mean(&member_rounds) - 1.0;
+    println!(
+        "GET one worker as a member with a token: {:.0} req/s against {:.0} anonymous (means of 3 alternating rounds): {:+.1} % cost",
+        mean(&member_rounds),
+        mean(&anonymous_rounds),
+        member_cost * 100.0
+    );
     let bare_port = free_port()?;
     let bare = Guard(
         Command::new(std::env::current_exe()?)
@@ -285,6 +365,7 @@ fn run(
     wait_ready(&format!("http://127.0.0.1:{bare_port}/"))?;
     let bare_get = runtime.block_on(load::get_load(
         &format!("http://127.0.0.1:{bare_port}/"),
+        None,
         connections,
         duration,
     ))?;
@@ -343,6 +424,10 @@ fn run(
             "errors": coopdir_get.errors,
             "bare_axum_requests_per_second": bare_get.requests_per_second, "bare_axum_p99_ms": bare_get.p99_ms,
             "ratio_to_bare_axum": ratio,
+        },
+        "get_one_worker_as_member": {
+            "anonymous_requests_per_second": anonymous_rounds, "member_requests_per_second": member_rounds,
+            "cost_over_anonymous": member_cost,
         },
         "create_workers_one_by_one": {
             "count": creates, "total_seconds": created.total.as_secs_f64(), "p50_ms": created.p50_ms, "p99_ms": created.p99_ms,

@@ -55,17 +55,29 @@ async fn read_input<T: DeserializeOwned>(
         .unwrap_or_default();
     let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
     if media == "application/x-www-form-urlencoded" {
-        let value = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("the form is not what this path takes: {e}")))?;
+        let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            ApiError::bad_request(format!("the form is not what this path takes: {e}"))
+        })?;
         Ok((value, true))
-    } else if media == "application/json" || media.ends_with("+json") || (media.is_empty() && bytes.is_empty()) {
+    } else if media == "application/json"
+        || media.ends_with("+json")
+        || (media.is_empty() && bytes.is_empty())
+    {
         let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        let value = serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::bad_request(format!("the JSON body is not what this path takes: {e}")))?;
+        let value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(format!("the JSON body is not what this path takes: {e}"))
+        })?;
         Ok((value, false))
     } else {
         Err(ApiError::unsupported_media_type(
-            format!("send application/json or a form (application/x-www-form-urlencoded); got {}", if media.is_empty() { "no Content-Type" } else { &media }),
+            format!(
+                "send application/json or a form (application/x-www-form-urlencoded); got {}",
+                if media.is_empty() {
+                    "no Content-Type"
+                } else {
+                    &media
+                }
+            ),
             "application/json, application/x-www-form-urlencoded",
         ))
     }
@@ -83,7 +95,11 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> 
 }
 
 /// The caller of a write: signed in, and with the CSRF token when a cookie signed them in.
-fn writer(state: &AppState, headers: &HeaderMap, form_csrf: Option<&str>) -> Result<Caller, ApiError> {
+fn writer(
+    state: &AppState,
+    headers: &HeaderMap,
+    form_csrf: Option<&str>,
+) -> Result<Caller, ApiError> {
     let caller = signed_in(state, headers)?;
     check_csrf(&caller, headers, form_csrf)?;
     Ok(caller)
@@ -124,7 +140,12 @@ pub async fn login(
 
 /// The response that opens a session: the cookie, and who is now logged in (or a redirect
 /// to `/account` after a form).
-fn session_response(state: &AppState, session: &NewSession, form: bool, status: StatusCode) -> Response {
+fn session_response(
+    state: &AppState,
+    session: &NewSession,
+    form: bool,
+    status: StatusCode,
+) -> Response {
     let max_age = session.expires - time_now();
     let mut response = if form {
         let mut r = StatusCode::SEE_OTHER.into_response();
@@ -155,12 +176,18 @@ struct CsrfInput {
     csrf: Option<String>,
 }
 
-pub async fn logout(State(state): Shared, method: Method, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     if method != Method::POST {
         return Err(method_not_allowed("POST"));
     }
     let caller = caller(&state, &headers)?;
-    let (input, form): (CsrfInput, bool) = read_input(&state, &headers, body).await.unwrap_or_default();
+    let (input, form): (CsrfInput, bool) =
+        read_input(&state, &headers, body).await.unwrap_or_default();
     if let Some(secret) = caller.session.clone() {
         check_csrf(&caller, &headers, input.csrf.as_deref())?;
         let access = state.directory.access().clone();
@@ -173,7 +200,11 @@ pub async fn logout(State(state): Shared, method: Method, headers: HeaderMap, bo
     } else {
         StatusCode::NO_CONTENT.into_response()
     };
-    set(&mut response, header::SET_COOKIE, &auth::cleared_cookie(&state));
+    set(
+        &mut response,
+        header::SET_COOKIE,
+        &auth::cleared_cookie(&state),
+    );
     Ok(response)
 }
 
@@ -189,7 +220,9 @@ fn account_json(state: &AppState, principal: &Principal, session: Option<&str>) 
                 .and_then(|w| access.roles(w).ok())
                 .unwrap_or_default();
             let iris = |set: &std::collections::BTreeSet<oxigraph::model::NamedNode>| {
-                set.iter().map(|n| n.as_str().to_owned()).collect::<Vec<_>>()
+                set.iter()
+                    .map(|n| n.as_str().to_owned())
+                    .collect::<Vec<_>>()
             };
             v["roles"] = json!({
                 "serverAdmin": principal.is_server_admin(),
@@ -210,13 +243,24 @@ fn account_json(state: &AppState, principal: &Principal, session: Option<&str>) 
     value
 }
 
-pub async fn account(State(state): Shared, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn account(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if method != Method::GET && method != Method::HEAD {
         return Err(method_not_allowed("GET"));
     }
     let caller = signed_in(&state, &headers)?;
     let st = state.clone();
-    let value = blocking(move || Ok(account_json(&st, &caller.principal, caller.session.as_deref()))).await?;
+    let value = blocking(move || {
+        Ok(account_json(
+            &st,
+            &caller.principal,
+            caller.session.as_deref(),
+        ))
+    })
+    .await?;
     Ok(json_response(StatusCode::OK, value))
 }
 
@@ -230,11 +274,19 @@ struct TokenInput {
     csrf: Option<String>,
 }
 
-pub async fn tokens(State(state): Shared, method: Method, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn tokens(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     match method {
         Method::GET | Method::HEAD => {
             let caller = signed_in(&state, &headers)?;
-            let tokens = state.directory.access().tokens(caller.principal.account_id());
+            let tokens = state
+                .directory
+                .access()
+                .tokens(caller.principal.account_id());
             Ok(json_response(StatusCode::OK, json!({ "items": tokens })))
         }
         Method::POST => {
@@ -280,7 +332,11 @@ pub async fn token(
     let actor = caller.principal.actor();
     blocking(move || {
         // Server admins may revoke any token; others only their own.
-        let owner = if admin { None } else { account.as_deref().or(Some("")) };
+        let owner = if admin {
+            None
+        } else {
+            account.as_deref().or(Some(""))
+        };
         Ok(access.revoke_token(owner, &id, &actor)?)
     })
     .await?;
@@ -314,7 +370,9 @@ pub async fn coop_invitations(
             let directory = state.directory.clone();
             let items = blocking(move || {
                 let coop = directory.find_coop(coop.as_str())?;
-                directory.access().check_coop_admin(&caller.principal, &coop)?;
+                directory
+                    .access()
+                    .check_coop_admin(&caller.principal, &coop)?;
                 Ok(directory.access().invitations(&coop))
             })
             .await?;
@@ -357,7 +415,9 @@ pub async fn coop_invitation(
     let directory = state.directory.clone();
     blocking(move || {
         let coop = directory.find_coop(coop.as_str())?;
-        directory.access().check_coop_admin(&caller.principal, &coop)?;
+        directory
+            .access()
+            .check_coop_admin(&caller.principal, &coop)?;
         Ok(directory
             .access()
             .revoke_invitation(&coop, &id, &caller.principal.actor())?)
@@ -396,9 +456,10 @@ pub async fn invitation(
             let (joined, session) = blocking(move || {
                 let joined = directory.accept_invitation(&secret, &input.name, &input.password)?;
                 // The new member is logged in at once.
-                let session = directory
-                    .access()
-                    .login(&joined.account.email, &input.password, ip)?;
+                let session =
+                    directory
+                        .access()
+                        .login(&joined.account.email, &input.password, ip)?;
                 Ok((joined, session))
             })
             .await?;
@@ -437,11 +498,19 @@ pub(crate) fn parse_role(role: Option<&str>) -> Result<Role, ApiError> {
 }
 
 /// `/admin/users`: accounts (server admins).
-pub async fn admin_users(State(state): Shared, method: Method, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn admin_users(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     match method {
         Method::GET | Method::HEAD => {
             let caller = signed_in(&state, &headers)?;
-            state.directory.access().check_server_admin(&caller.principal)?;
+            state
+                .directory
+                .access()
+                .check_server_admin(&caller.principal)?;
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "items": state.directory.access().accounts() }),
@@ -492,10 +561,18 @@ pub async fn admin_user_state(
         _ => return Err(ApiError::not_found(&format!("/admin/users/{id}/{action}"))),
     };
     let caller = writer(&state, &headers, None)?;
-    state.directory.access().check_server_admin(&caller.principal)?;
+    state
+        .directory
+        .access()
+        .check_server_admin(&caller.principal)?;
     let access = state.directory.access().clone();
-    let view = blocking(move || Ok(access.set_account_state(&id, target, &caller.principal.actor())?)).await?;
-    Ok(json_response(StatusCode::OK, serde_json::to_value(&view).unwrap_or(Value::Null)))
+    let view =
+        blocking(move || Ok(access.set_account_state(&id, target, &caller.principal.actor())?))
+            .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(&view).unwrap_or(Value::Null),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -508,12 +585,20 @@ struct AdminTokenInput {
 }
 
 /// `/admin/tokens`: tokens for any account, or server-admin tokens.
-pub async fn admin_tokens(State(state): Shared, method: Method, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn admin_tokens(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     if method != Method::POST {
         return Err(method_not_allowed("POST"));
     }
     let caller = writer(&state, &headers, None)?;
-    state.directory.access().check_server_admin(&caller.principal)?;
+    state
+        .directory
+        .access()
+        .check_server_admin(&caller.principal)?;
     let (input, _): (AdminTokenInput, bool) = read_input(&state, &headers, body).await?;
     let access = state.directory.access().clone();
     let (view, secret) = blocking(move || {
@@ -522,11 +607,18 @@ pub async fn admin_tokens(State(state): Shared, method: Method, headers: HeaderM
             Some(user) => TokenOwner::Account(
                 access
                     .find_account(user)
-                    .ok_or_else(|| coopdir_access::AccessError::NotFound(format!("no account {user}")))?
+                    .ok_or_else(|| {
+                        coopdir_access::AccessError::NotFound(format!("no account {user}"))
+                    })?
                     .id,
             ),
         };
-        Ok(access.create_token(owner, input.name.as_deref(), input.expires_in_days, &caller.principal.actor())?)
+        Ok(access.create_token(
+            owner,
+            input.name.as_deref(),
+            input.expires_in_days,
+            &caller.principal.actor(),
+        )?)
     })
     .await?;
     let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
@@ -606,7 +698,10 @@ pub async fn proposal(
     let caller = signed_in(&state, &headers)?;
     let directory = state.directory.clone();
     let view = blocking(move || directory.proposal(&id, &caller.principal)).await?;
-    Ok(json_response(StatusCode::OK, serde_json::to_value(&view).unwrap_or(Value::Null)))
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(&view).unwrap_or(Value::Null),
+    ))
 }
 
 /// `/admin/skill-proposals/{id}/accept` and `…/reject` (server admins).
@@ -623,9 +718,12 @@ pub async fn proposal_decision(
     let directory = state.directory.clone();
     match decision.as_str() {
         "accept" => {
-            let outcome = blocking(move || directory.accept_proposal(&id, &caller.principal)).await?;
-            let mut response =
-                json_response(StatusCode::CREATED, json!({ "skill": outcome.iri.as_str() }));
+            let outcome =
+                blocking(move || directory.accept_proposal(&id, &caller.principal)).await?;
+            let mut response = json_response(
+                StatusCode::CREATED,
+                json!({ "skill": outcome.iri.as_str() }),
+            );
             set(&mut response, header::LOCATION, outcome.iri.as_str());
             Ok(response)
         }

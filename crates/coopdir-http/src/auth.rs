@@ -3,8 +3,8 @@
 //! is decided by `coopdir-access`, never here.
 
 use axum::http::{HeaderMap, header};
-use coopdir_access::{Access, Principal};
 use cookie::{Cookie, SameSite};
+use coopdir_access::{Access, Principal};
 
 use crate::{ApiError, AppState};
 

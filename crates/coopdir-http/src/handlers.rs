@@ -16,10 +16,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::auth::{caller, check_csrf};
 use crate::negotiate::{
     self, ACCEPT_PATCH, ACCEPT_POST, choose_output, input_format, media_type, variant,
 };
-use crate::auth::{caller, check_csrf};
 use crate::{ApiError, AppState};
 
 type Shared = State<Arc<AppState>>;
@@ -50,13 +50,20 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 /// all; a cookie-authenticated write must carry the CSRF token.
 fn write_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let caller = caller(state, headers)?;
-    state.directory.access().check_may_write(&caller.principal)?;
+    state
+        .directory
+        .access()
+        .check_may_write(&caller.principal)?;
     check_csrf(&caller, headers, None)?;
     Ok(caller.principal)
 }
 
 /// Reads the body, refusing it before reading when it is declared too large.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     if let Some(length) =
         header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
         && length > limit as u64
@@ -374,7 +381,12 @@ pub async fn below_resource(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    match (value("container").as_deref(), value("slug"), value("sub").as_deref(), value("id")) {
+    match (
+        value("container").as_deref(),
+        value("slug"),
+        value("sub").as_deref(),
+        value("id"),
+    ) {
         (Some("coops"), Some(slug), Some("invitations"), None) => {
             crate::accounts::coop_invitations(state, slug, method, headers, body).await
         }

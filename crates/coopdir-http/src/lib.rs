@@ -84,7 +84,10 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Rou
         .route("/account/skill-proposals", get(accounts::proposals))
         .route("/invitations/{secret}", any(accounts::invitation))
         .route("/admin/users", any(accounts::admin_users))
-        .route("/admin/users/{id}/{action}", any(accounts::admin_user_state))
+        .route(
+            "/admin/users/{id}/{action}",
+            any(accounts::admin_user_state),
+        )
         .route("/admin/tokens", any(accounts::admin_tokens))
         .route("/admin/audit", get(accounts::admin_audit))
         .route("/admin/skill-proposals", get(accounts::proposals))
@@ -96,11 +99,25 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Rou
         .route("/{container}/", any(handlers::container))
         .route("/{container}/{slug}", any(handlers::resource))
         .route("/{container}/{slug}/{sub}", any(handlers::below_resource))
-        .route("/{container}/{slug}/{sub}/{id}", any(handlers::below_resource))
+        .route(
+            "/{container}/{slug}/{sub}/{id}",
+            any(handlers::below_resource),
+        )
         .fallback(handlers::fallback)
         .with_state(state)
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of a request, without the secret an invitation link carries in its path.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let path = if path.starts_with("/invitations/") {
+        "/invitations/…"
+    } else {
+        path
+    };
+    tracing::debug_span!("request", method = %request.method(), path = %path)
 }
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.

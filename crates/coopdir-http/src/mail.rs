@@ -31,7 +31,10 @@ impl Mailer {
                 config.smtp_url
             )
         };
-        let address = config.smtp_url.strip_prefix("smtp://").ok_or_else(unusable)?;
+        let address = config
+            .smtp_url
+            .strip_prefix("smtp://")
+            .ok_or_else(unusable)?;
         let address = address.trim_end_matches('/');
         let (host, port) = match address.rsplit_once(':') {
             Some((host, port)) => (host, port.parse::<u16>().map_err(|_| unusable())?),
@@ -85,7 +88,9 @@ impl Mailer {
         tokio::spawn(async move {
             match transport.send(message).await {
                 Ok(_) => tracing::info!(invitation = %id, "invitation e-mailed"),
-                Err(e) => tracing::warn!(invitation = %id, error = %e, "sending the invitation failed"),
+                Err(e) => {
+                    tracing::warn!(invitation = %id, error = %e, "sending the invitation failed")
+                }
             }
         });
     }

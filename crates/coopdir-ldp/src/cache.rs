@@ -20,9 +20,13 @@ use crate::ETag;
 pub struct Rendered {
     pub body: Vec<u8>,
     pub etag: ETag,
+    /// The local workers the resource links to (a reader who may not see one gets the
+    /// resource without that link).
+    pub worker_links: Vec<NamedNode>,
 }
 
-type Variant = (OutputFormat, bool);
+/// Format, whether contact details are in, and a hash of the links left out (0: none).
+pub(crate) type Variant = (OutputFormat, bool, u64);
 /// The renderings of one resource, one per variant.
 type Renderings = Vec<(Variant, Arc<Rendered>)>;
 

@@ -10,17 +10,17 @@ use coopdir_vocab::{
 };
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{
-    Graph, GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term,
-    TermRef, Triple, TripleRef,
+    Graph, GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef,
+    Quad, Term, TermRef, Triple, TripleRef,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::cache::{RenderCache, Rendered, RenderedPage, Summary};
+use crate::LdpError;
+use crate::cache::{RenderCache, Rendered, RenderedPage, Summary, Variant};
 use crate::etag::{ETag, Precondition};
 use crate::patch::Patch;
 use crate::paths::{Location, Paths, slugify};
-use crate::LdpError;
 use crate::shapes::ShapeSet;
 
 /// A resource as read: its graph and version.
@@ -115,7 +115,12 @@ impl Directory {
 
     /// Whether `principal` sees the member `iri` and, if so, its contact details (from the
     /// member's cached summary; a resource that does not exist is not seen either).
-    fn view_of(&self, kind: Kind, iri: &NamedNode, principal: &Principal) -> Result<bool, LdpError> {
+    fn view_of(
+        &self,
+        kind: Kind,
+        iri: &NamedNode,
+        principal: &Principal,
+    ) -> Result<bool, LdpError> {
         let summary = self.summary(kind, iri)?;
         if summary.is_empty() {
             return Err(LdpError::NotFound(iri.as_str().to_owned()));
@@ -130,11 +135,77 @@ impl Directory {
         }
     }
 
-    /// Reads a member resource as `principal` may see it.
+    /// Reads a member resource as `principal` may see it (what a GET renders).
     pub fn read(&self, iri: &NamedNode, principal: &Principal) -> Result<Representation, LdpError> {
         let kind = self.member_kind(iri)?;
         let show_contact = self.view_of(kind, iri, principal)?;
-        self.read_graph(iri, show_contact)
+        let full = self.read_graph(iri, show_contact)?;
+        let links: Vec<NamedNode> = full
+            .graph
+            .iter()
+            .filter_map(|t| match t.object {
+                TermRef::NamedNode(o) => Some(o.into_owned()),
+                _ => None,
+            })
+            .filter(|o| {
+                matches!(
+                    self.paths.locate(o.as_str()),
+                    Some(Location::Member(Kind::Worker, _))
+                )
+            })
+            .collect();
+        let hidden = self.hidden_workers(&links, principal)?;
+        if hidden.is_empty() {
+            return Ok(full);
+        }
+        self.read_without(iri, show_contact, &hidden)
+    }
+
+    /// Every resource an anonymous reader sees, as they see it, with its containment:
+    /// what a public export holds.
+    pub fn public_resources(
+        &self,
+        mut each: impl FnMut(&NamedNode, &Graph),
+    ) -> Result<usize, LdpError> {
+        let anonymous = Principal::anonymous();
+        let mut count = 0;
+        for kind in Kind::ALL {
+            let container = self.paths.container(kind);
+            let mut containment = Graph::new();
+            for member in self.visible_members(kind, &Audience::Public)?.iter() {
+                let rep = self.read(member, &anonymous)?;
+                each(member, &rep.graph);
+                containment.insert(TripleRef::new(&container, ldp::CONTAINS, member));
+                count += 1;
+            }
+            if !containment.is_empty() {
+                each(&container, &containment);
+            }
+        }
+        Ok(count)
+    }
+
+    /// A member resource without its links to `hidden` workers.
+    fn read_without(
+        &self,
+        iri: &NamedNode,
+        show_contact: bool,
+        hidden: &BTreeSet<NamedNode>,
+    ) -> Result<Representation, LdpError> {
+        let mut rep = self.read_graph(iri, show_contact)?;
+        if !hidden.is_empty() {
+            let links: Vec<Triple> = rep
+                .graph
+                .iter()
+                .filter(|t| matches!(t.object, TermRef::NamedNode(o) if hidden.contains(&o.into_owned())))
+                .map(TripleRef::into_owned)
+                .collect();
+            for t in &links {
+                rep.graph.remove(t);
+            }
+            rep.etag = ETag::of_graph(&rep.graph);
+        }
+        Ok(rep)
     }
 
     /// Reads a member resource; contact details are left out unless `show_contact`.
@@ -175,20 +246,88 @@ impl Directory {
     ) -> Result<(Arc<Rendered>, bool), LdpError> {
         let kind = self.member_kind(iri)?;
         let show_contact = self.view_of(kind, iri, principal)?;
-        let variant = (format, show_contact);
+        let full = self.rendering(iri, (format, show_contact, 0), &BTreeSet::new())?;
+        // Links to workers the reader may not see are left out (a co-op's members, a
+        // project's team and lead), so that nobody learns of them through another resource.
+        let hidden = self.hidden_workers(&full.worker_links, principal)?;
+        if hidden.is_empty() {
+            return Ok((full, show_contact));
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&hidden, &mut hasher);
+        let key = std::hash::Hasher::finish(&hasher).max(1);
+        Ok((
+            self.rendering(iri, (format, show_contact, key), &hidden)?,
+            show_contact,
+        ))
+    }
+
+    /// The rendering of `variant`, from the cache or made now without the links to `hidden`.
+    fn rendering(
+        &self,
+        iri: &NamedNode,
+        variant: Variant,
+        hidden: &BTreeSet<NamedNode>,
+    ) -> Result<Arc<Rendered>, LdpError> {
         if let Some(hit) = self.cache.get(iri, variant) {
-            return Ok((hit, show_contact));
+            return Ok(hit);
         }
         let generation = self.cache.generation();
-        let rep = self.read_graph(iri, show_contact)?;
-        let body = self.serialise(&rep.graph, iri, format);
+        let rep = self.read_without(iri, variant.1, hidden)?;
+        let body = self.serialise(&rep.graph, iri, variant.0);
+        let mut worker_links: Vec<NamedNode> = rep
+            .graph
+            .iter()
+            .filter_map(|t| match t.object {
+                TermRef::NamedNode(o)
+                    if matches!(
+                        self.paths.locate(o.as_str()),
+                        Some(Location::Member(Kind::Worker, _))
+                    ) && o != iri.as_ref() =>
+                {
+                    Some(o.into_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        worker_links.sort_unstable();
+        worker_links.dedup();
         let rendered = Arc::new(Rendered {
             body,
             etag: rep.etag,
+            worker_links,
         });
         self.cache
             .insert(generation, iri, variant, rendered.clone());
-        Ok((rendered, show_contact))
+        Ok(rendered)
+    }
+
+    /// The workers among `links` that `principal` may not see.
+    fn hidden_workers(
+        &self,
+        links: &[NamedNode],
+        principal: &Principal,
+    ) -> Result<BTreeSet<NamedNode>, LdpError> {
+        let mut hidden = BTreeSet::new();
+        if principal.is_server_admin() {
+            return Ok(hidden);
+        }
+        let mut audience: Option<Audience> = None;
+        for worker in links {
+            let summary = self.summary(Kind::Worker, worker)?;
+            let facts = WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o)));
+            if facts.visibility == Visibility::Public {
+                continue;
+            }
+            let audience = match &mut audience {
+                Some(a) => &*a,
+                None => &*audience.insert(self.access.audience(principal)?),
+            };
+            if !audience.can_see(&facts) {
+                hidden.insert(worker.clone());
+            }
+        }
+        Ok(hidden)
     }
 
     /// `graph` written in `format`, about `subject`, JSON-LD compacted with our context.
@@ -267,7 +406,11 @@ impl Directory {
     }
 
     /// The members of `kind`'s container that `audience` may see.
-    fn visible_members(&self, kind: Kind, audience: &Audience) -> Result<Arc<Vec<NamedNode>>, LdpError> {
+    fn visible_members(
+        &self,
+        kind: Kind,
+        audience: &Audience,
+    ) -> Result<Arc<Vec<NamedNode>>, LdpError> {
         let members = self.members(kind)?;
         if kind != Kind::Worker || *audience == Audience::Everyone {
             return Ok(members);
@@ -275,11 +418,29 @@ impl Directory {
         let mut visible = Vec::with_capacity(members.len());
         for member in members.iter() {
             let summary = self.summary(kind, member)?;
-            if audience.can_see(&WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o)))) {
+            if audience.can_see(&WorkerFacts::from_pairs(
+                summary.iter().map(|(p, o)| (p, o)),
+            )) {
                 visible.push(member.clone());
             }
         }
         Ok(Arc::new(visible))
+    }
+
+    /// Whether `iri` is a local worker that `audience` may not see.
+    fn is_hidden_worker(&self, iri: &NamedNode, audience: &Audience) -> Result<bool, LdpError> {
+        if *audience == Audience::Everyone
+            || !matches!(
+                self.paths.locate(iri.as_str()),
+                Some(Location::Member(Kind::Worker, _))
+            )
+        {
+            return Ok(false);
+        }
+        let summary = self.summary(Kind::Worker, iri)?;
+        Ok(!audience.can_see(&WorkerFacts::from_pairs(
+            summary.iter().map(|(p, o)| (p, o)),
+        )))
     }
 
     /// One page of a container as `audience` sees it, members embedded as summaries
@@ -305,6 +466,11 @@ impl Directory {
             for member in members.iter().skip((page - 1) * page_size).take(page_size) {
                 graph.insert(TripleRef::new(&container, ldp::CONTAINS, member));
                 for (p, o) in self.summary(kind, member)?.iter() {
+                    if let Term::NamedNode(linked) = o
+                        && self.is_hidden_worker(linked, audience)?
+                    {
+                        continue;
+                    }
                     graph.insert(TripleRef::new(member, p, o));
                 }
             }
@@ -328,8 +494,9 @@ impl Directory {
         format: OutputFormat,
         principal: &Principal,
     ) -> Result<Arc<RenderedPage>, LdpError> {
-        // Only workers have a visibility: every reader of another container sees the same.
-        let audience = if kind == Kind::Worker {
+        // Workers have a visibility, and projects link to workers (their lead): readers of
+        // other containers all see the same.
+        let audience = if matches!(kind, Kind::Worker | Kind::Project) {
             self.access.audience(principal)?
         } else {
             Audience::Everyone

@@ -4,8 +4,8 @@
 //! of what it links to (from the import itself or the store), on every core: small
 //! graphs keep validation fast and memory flat however large the import is.
 
-use coopdir_shacl::ValidationReport;
 use coopdir_access::Principal;
+use coopdir_shacl::ValidationReport;
 use coopdir_store::{ChangeRecord, ChangeSet, Operation};
 use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, ldp};
 use oxigraph::model::vocab::rdf;
@@ -263,17 +263,26 @@ impl Directory {
         let _guard = self.writer_lock();
         let actor = principal.actor();
         let mut records: Vec<ChangeRecord> = Vec::with_capacity(graphs.len() + external.len());
-        let no_data_yet = !Kind::ALL
-            .iter()
-            .any(|k| self.store().contains_graph(paths.container(*k).as_ref()).unwrap_or(true));
+        let no_data_yet = !Kind::ALL.iter().any(|k| {
+            self.store()
+                .contains_graph(paths.container(*k).as_ref())
+                .unwrap_or(true)
+        });
         for (iri, graph) in &graphs {
             let existed = !no_data_yet && self.store().contains_graph(iri.as_ref())?;
             let before = if existed {
-                Some(Visibility::of(&self.store().graph(iri.as_ref())?, iri.as_ref()))
+                Some(Visibility::of(
+                    &self.store().graph(iri.as_ref())?,
+                    iri.as_ref(),
+                ))
             } else {
                 None
             };
-            let operation = if existed { Operation::Replace } else { Operation::Create };
+            let operation = if existed {
+                Operation::Replace
+            } else {
+                Operation::Create
+            };
             records.push(self.record(
                 kinds[iri],
                 iri,
@@ -294,7 +303,14 @@ impl Directory {
         for g in touched {
             if let Some(Location::Member(kind, _)) = paths.locate(g.as_str()) {
                 let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
-                records.push(self.record(kind, g, Operation::Patch, &actor, Some(visibility), Some(visibility)));
+                records.push(self.record(
+                    kind,
+                    g,
+                    Operation::Patch,
+                    &actor,
+                    Some(visibility),
+                    Some(visibility),
+                ));
             }
         }
         if no_data_yet && external.is_empty() {

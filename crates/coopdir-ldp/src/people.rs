@@ -58,29 +58,62 @@ impl Directory {
     }
 
     /// A server admin (or the operator) adds a person to `coop` with an account.
-    pub fn add_person(&self, coop: &NamedNode, person: NewPerson, principal: &Principal) -> Result<Joined, LdpError> {
+    pub fn add_person(
+        &self,
+        coop: &NamedNode,
+        person: NewPerson,
+        principal: &Principal,
+    ) -> Result<Joined, LdpError> {
         self.access().check_server_admin(principal)?;
         let actor = principal.actor();
-        self.join(coop, &person.email, &person.name, &person.password, person.role, &actor, None)
+        self.join(
+            coop,
+            &person.email,
+            &person.name,
+            &person.password,
+            person.role,
+            &actor,
+            None,
+        )
     }
 
     /// A co-op admin (or server admin) invites `email` to `coop`; returns the invitation
     /// and its secret (the link's last segment).
-    pub fn invite(&self, coop: &NamedNode, email: &str, principal: &Principal) -> Result<(InvitationView, String), LdpError> {
+    pub fn invite(
+        &self,
+        coop: &NamedNode,
+        email: &str,
+        principal: &Principal,
+    ) -> Result<(InvitationView, String), LdpError> {
         self.access().check_coop_admin(principal, coop)?;
-        Ok(self.access().create_invitation(coop, email, &principal.actor())?)
+        Ok(self
+            .access()
+            .create_invitation(coop, email, &principal.actor())?)
     }
 
     /// The invitee accepts: their account and worker resource are created in the
     /// invitation's co-op, and the invitation is used up.
-    pub fn accept_invitation(&self, secret: &str, name: &str, password: &str) -> Result<Joined, LdpError> {
+    pub fn accept_invitation(
+        &self,
+        secret: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<Joined, LdpError> {
         let invitation = self.access().invitation(secret)?;
         let coop = self.find_coop(&invitation.coop)?;
         let actor = Actor::Invitation {
             invitation: invitation.id.clone(),
             account: String::new(),
         };
-        self.join(&coop, &invitation.email, name, password, Role::Member, &actor, Some(secret))
+        self.join(
+            &coop,
+            &invitation.email,
+            name,
+            password,
+            Role::Member,
+            &actor,
+            Some(secret),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -97,12 +130,16 @@ impl Directory {
         let email = coopdir_access::normalise_email(email)?;
         let provisional = self.provisional_iri(Kind::Worker);
         let mut graph = Graph::new();
-        let about = |p: oxigraph::model::NamedNodeRef<'_>, o: Term| Triple::new(provisional.clone(), p, o);
+        let about =
+            |p: oxigraph::model::NamedNodeRef<'_>, o: Term| Triple::new(provisional.clone(), p, o);
         graph.insert(&about(rdf::TYPE, schema::PERSON.into_owned().into()));
         graph.insert(&about(schema::NAME, Literal::from(name.trim()).into()));
         graph.insert(&about(schema::EMAIL, Literal::from(email.as_str()).into()));
         graph.insert(&about(schema::MEMBER_OF, coop.clone().into()));
-        graph.insert(&about(dir::VISIBILITY, Literal::from(Visibility::Public.as_str()).into()));
+        graph.insert(&about(
+            dir::VISIBILITY,
+            Literal::from(Visibility::Public.as_str()).into(),
+        ));
 
         // Account creation is serialised by the writer lock: two people cannot take one
         // address, and an invitation cannot be used twice.
@@ -110,9 +147,10 @@ impl Directory {
         let iri = self.free_iri(Kind::Worker, None, &graph, &provisional)?;
         let graph = rename(&graph, &provisional, &iri);
         let prepared_account = match invitation {
-            Some(secret) => self
-                .access()
-                .prepare_acceptance(secret, name, password, iri.clone())?,
+            Some(secret) => {
+                self.access()
+                    .prepare_acceptance(secret, name, password, iri.clone())?
+            }
             None => self.access().prepare_account(
                 NewAccount {
                     email,
@@ -135,9 +173,12 @@ impl Directory {
         let mut extra: ChangeSet = prepared_account.changes.clone();
         // The co-op's graph changes anyway (it gains the member, logged as a side effect).
         if role == Role::CoopAdmin {
-            extra
-                .insert
-                .push(Quad::new(coop.clone(), dir::ADMIN, iri.clone(), coop.clone()));
+            extra.insert.push(Quad::new(
+                coop.clone(),
+                dir::ADMIN,
+                iri.clone(),
+                coop.clone(),
+            ));
         }
         let prepared = Prepared {
             graph,
@@ -152,6 +193,9 @@ impl Directory {
             .account(&id)
             .ok_or_else(|| LdpError::Internal("the new account is missing".into()))?;
         tracing::info!(worker = %iri, account = %id, "person joined");
-        Ok(Joined { worker: iri, account })
+        Ok(Joined {
+            worker: iri,
+            account,
+        })
     }
 }

@@ -78,7 +78,12 @@ impl Directory {
         )?)
     }
 
-    fn proposal_record(&self, id: &str, operation: Operation, principal: &Principal) -> ChangeRecord {
+    fn proposal_record(
+        &self,
+        id: &str,
+        operation: Operation,
+        principal: &Principal,
+    ) -> ChangeRecord {
         ChangeRecord {
             resource: stored::graph_name(Proposal::KIND, id).as_str().to_owned(),
             kind: Proposal::KIND.to_owned(),
@@ -99,7 +104,10 @@ impl Directory {
         principal: &Principal,
     ) -> Result<ProposalView, LdpError> {
         let Some(account) = principal.account_id() else {
-            return Err(AccessError::Forbidden("only people with an account propose skills".into()).into());
+            return Err(AccessError::Forbidden(
+                "only people with an account propose skills".into(),
+            )
+            .into());
         };
         let report = self.validate(&graph, None)?;
         if !report.conforms() {
@@ -115,13 +123,8 @@ impl Directory {
         let proposal = Proposal {
             id: uuid::Uuid::new_v4().simple().to_string(),
             iri: iri.as_str().to_owned(),
-            graph: String::from_utf8_lossy(&write_graph(
-                &graph,
-                OutputFormat::NTriples,
-                None,
-                "",
-            ))
-            .into_owned(),
+            graph: String::from_utf8_lossy(&write_graph(&graph, OutputFormat::NTriples, None, ""))
+                .into_owned(),
             label,
             proposed_by: account.to_owned(),
             created: now().value().to_owned(),
@@ -165,7 +168,11 @@ impl Directory {
 
     /// A server admin accepts a proposal: the skill is created (validated again against
     /// today's taxonomy) and the proposal removed, in one transaction.
-    pub fn accept_proposal(&self, id: &str, principal: &Principal) -> Result<WriteOutcome, LdpError> {
+    pub fn accept_proposal(
+        &self,
+        id: &str,
+        principal: &Principal,
+    ) -> Result<WriteOutcome, LdpError> {
         self.access().check_server_admin(principal)?;
         let _guard = self.writer_lock();
         let proposal = self.find_proposal(id, principal)?;

@@ -6,8 +6,8 @@
 //! are assigned by the store, strictly increasing, without holes.
 //!
 //! Layout (embedded store): record `N` is one quad `<urn:coopdir:log:N> <urn:coopdir:record>
-//! "JSON"` in the graph `urn:coopdir:log`, plus index quads naming the resource it is
-//! about and the account (or credential) that made it; the head sequence is a quad of
+//! "JSON"` in the graph `urn:coopdir:log`, plus index quads naming (as literals) the
+//! resource it is about and the account (or credential) that made it; the head sequence is a quad of
 //! its own in that graph. "Records after N, at most M" reads the subjects
 //! `urn:coopdir:log:N+1 … N+M`: M exact-key lookups (oxigraph's GSPO index has the graph
 //! and subject as its key prefix), never a scan of the log. On a remote SPARQL store the
@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// The graph holding the log.
 pub const LOG_GRAPH: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:log");
-pub(crate) const RECORD: NamedNodeRef<'static> =
-    NamedNodeRef::new_unchecked("urn:coopdir:record");
+pub(crate) const RECORD: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:record");
 pub(crate) const ABOUT: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:about");
 pub(crate) const BY: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:by");
 pub(crate) const HEAD: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:head");
@@ -146,12 +145,20 @@ pub(crate) fn record_quads(seq: u64, record: &ChangeRecord) -> Vec<Quad> {
         Literal::from(json),
         LOG_GRAPH,
     )];
-    if let Ok(resource) = NamedNode::new(&record.resource) {
-        quads.push(Quad::new(subject.clone(), ABOUT, resource, LOG_GRAPH));
-    }
-    if let Ok(by) = NamedNode::new(record.actor.key()) {
-        quads.push(Quad::new(subject, BY, by, LOG_GRAPH));
-    }
+    // Literals, not IRIs: a lookup of what links to a resource (its roles, the links a
+    // delete removes) must not wade through its history.
+    quads.push(Quad::new(
+        subject.clone(),
+        ABOUT,
+        Literal::from(record.resource.as_str()),
+        LOG_GRAPH,
+    ));
+    quads.push(Quad::new(
+        subject,
+        BY,
+        Literal::from(record.actor.key()),
+        LOG_GRAPH,
+    ));
     quads
 }
 

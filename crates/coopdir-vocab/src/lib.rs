@@ -261,7 +261,9 @@ impl Visibility {
             return Visibility::Public;
         }
         match graph.object_for_subject_predicate(subject, dir::VISIBILITY) {
-            Some(oxrdf::TermRef::Literal(l)) => Self::parse(l.value()).unwrap_or(Visibility::Private),
+            Some(oxrdf::TermRef::Literal(l)) => {
+                Self::parse(l.value()).unwrap_or(Visibility::Private)
+            }
             // Unreadable values hide rather than expose (the shape refuses them anyway).
             Some(_) => Visibility::Private,
             None => Visibility::Public,

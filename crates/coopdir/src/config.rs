@@ -111,15 +111,16 @@ impl ServeArgs {
             page_size: self.page_size.or(file.page_size).unwrap_or(100),
             session_days: self.session_days.or(file.session_days).unwrap_or(14),
             invitation_days: self.invitation_days.or(file.invitation_days).unwrap_or(7),
-            mail: self.smtp_url.or_else(|| file.smtp_url.clone()).map(|smtp_url| {
-                coopdir_http::MailConfig {
+            mail: self
+                .smtp_url
+                .or_else(|| file.smtp_url.clone())
+                .map(|smtp_url| coopdir_http::MailConfig {
                     smtp_url,
                     from: self
                         .smtp_from
                         .or_else(|| file.smtp_from.clone())
                         .unwrap_or_else(|| "coopdir <coopdir@localhost>".into()),
-                }
-            }),
+                }),
         }
     }
 }

@@ -69,7 +69,11 @@ pub(crate) fn open_directory(data: &Path, base_url: &str) -> Result<Directory, C
     open_directory_with(data, base_url, AccessConfig::default())
 }
 
-fn open_directory_with(data: &Path, base_url: &str, access: AccessConfig) -> Result<Directory, CliError> {
+fn open_directory_with(
+    data: &Path,
+    base_url: &str,
+    access: AccessConfig,
+) -> Result<Directory, CliError> {
     let store = OxigraphStore::open(data)?;
     let shapes = load_shapes(None)?;
     Ok(Directory::new(
@@ -113,7 +117,8 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
                 })?;
                 triples.extend(g.iter().map(TripleRef::into_owned));
             }
-            let summary = directory.import(triples, Vec::new(), &|_, _| {}, &Principal::operator())?;
+            let summary =
+                directory.import(triples, Vec::new(), &|_, _| {}, &Principal::operator())?;
             tracing::info!(
                 resources = summary.resources,
                 quads = summary.quads,
@@ -267,14 +272,19 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
     let triples = read.triples.len();
     let spinner = ProgressBar::new_spinner();
     let summary = directory
-        .import(read.triples, read.system, &|stage, n| {
-            spinner.set_message(match stage {
-                ImportStage::Grouping => format!("grouping {n} triples into resources"),
-                ImportStage::Validating => format!("validating {n} resources"),
-                ImportStage::Writing => format!("writing {n} triples"),
-            });
-            spinner.tick();
-        }, &Principal::operator())
+        .import(
+            read.triples,
+            read.system,
+            &|stage, n| {
+                spinner.set_message(match stage {
+                    ImportStage::Grouping => format!("grouping {n} triples into resources"),
+                    ImportStage::Validating => format!("validating {n} resources"),
+                    ImportStage::Writing => format!("writing {n} triples"),
+                });
+                spinner.tick();
+            },
+            &Principal::operator(),
+        )
         .map_err(|e| match e {
             LdpError::Invalid(report) => {
                 let lines: Vec<String> = report
@@ -308,26 +318,62 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// What an export holds.
+pub enum ExportScope {
+    /// All the directory's data.
+    Data,
+    /// The data plus accounts, token hashes, invitations and the change log.
+    Backup,
+    /// What an anonymous reader of the server at this base URL sees.
+    Public(String),
+}
+
 pub fn export(
     data: &Path,
     format: ExportFormat,
     output: Option<&Path>,
-    backup: bool,
+    scope: ExportScope,
 ) -> Result<ExitCode, CliError> {
-    if backup && !matches!(format, ExportFormat::Nquads) {
+    if matches!(scope, ExportScope::Backup) && !matches!(format, ExportFormat::Nquads) {
         return Err(CliError::Usage(
             "--backup keeps each graph apart, which only N-Quads can: use --format nquads".into(),
         ));
     }
-    let store = OxigraphStore::open(data)?;
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    if let ExportScope::Public(base_url) = &scope {
+        let directory = open_directory(data, base_url)?;
+        let mut quads: Vec<Quad> = Vec::new();
+        directory.public_resources(|name, graph| {
+            quads.extend(graph.iter().map(|t| t.in_graph(name).into_owned()));
+        })?;
+        match format {
+            ExportFormat::Nquads => {
+                let mut writer = oxigraph::io::RdfSerializer::from_format(RdfFormat::NQuads)
+                    .for_writer(&mut out);
+                for quad in &quads {
+                    writer.serialize_quad(quad)?;
+                }
+                writer.finish()?;
+            }
+            ExportFormat::Turtle => {
+                let graph: Graph = quads
+                    .iter()
+                    .map(|q| Triple::new(q.subject.clone(), q.predicate.clone(), q.object.clone()))
+                    .collect();
+                out.write_all(&write_graph(&graph, OutputFormat::Turtle, None, ""))?;
+            }
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = OxigraphStore::open(data)?;
     match format {
         ExportFormat::Nquads => store.dump_nquads(
             &mut out,
-            if backup {
+            if matches!(scope, ExportScope::Backup) {
                 DumpScope::Backup
             } else {
                 DumpScope::Data

@@ -84,8 +84,15 @@ enum Command {
         output: Option<PathBuf>,
         /// For backups: also write accounts, token hashes, invitations, skill proposals and
         /// the change log (never sessions). N-Quads only.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "public")]
         backup: bool,
+        /// Only what an anonymous reader may see (no members-only or private people, no
+        /// contact details unless a person opted in), e.g. to publish the directory.
+        #[arg(long)]
+        public: bool,
+        /// With --public: the base URL the data was written under.
+        #[arg(long, env = "COOPDIR_BASE_URL")]
+        base_url: Option<String>,
     },
     /// Validate files against the SHACL shapes, offline. Exit status 0 only if all conform.
     Validate {
@@ -141,12 +148,23 @@ fn main() -> ExitCode {
             format,
             output,
             backup,
-        } => data::export(
-            &config::data_dir(dir, &file),
-            format,
-            output.as_deref(),
-            backup,
-        ),
+            public,
+            base_url,
+        } => {
+            let scope = if backup {
+                data::ExportScope::Backup
+            } else if public {
+                data::ExportScope::Public(config::base_url(base_url, &file))
+            } else {
+                data::ExportScope::Data
+            };
+            data::export(
+                &config::data_dir(dir, &file),
+                format,
+                output.as_deref(),
+                scope,
+            )
+        }
         Command::Validate { shapes, files } => data::validate(shapes.as_deref(), &files),
     };
     match result {

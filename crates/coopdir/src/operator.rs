@@ -144,7 +144,7 @@ pub fn user(command: UserCommand, file: &FileConfig) -> Result<ExitCode, CliErro
                         },
                         &Principal::operator(),
                     )?;
-                    println!("{}", joined.worker);
+                    println!("{}", joined.worker.as_str());
                 }
                 Via::Server(remote) => {
                     let answer = remote.post(
@@ -194,7 +194,12 @@ pub fn user(command: UserCommand, file: &FileConfig) -> Result<ExitCode, CliErro
     Ok(ExitCode::SUCCESS)
 }
 
-fn set_state(target: &Target, file: &FileConfig, account: &str, state: AccountState) -> Result<(), CliError> {
+fn set_state(
+    target: &Target,
+    file: &FileConfig,
+    account: &str,
+    state: AccountState,
+) -> Result<(), CliError> {
     let view = match via(target, file)? {
         Via::Store(directory) => serde_json::to_value(directory.access().set_account_state(
             account,
@@ -203,8 +208,15 @@ fn set_state(target: &Target, file: &FileConfig, account: &str, state: AccountSt
         )?)
         .unwrap_or(Value::Null),
         Via::Server(remote) => {
-            let action = if state == AccountState::Disabled { "disable" } else { "enable" };
-            remote.post(&format!("admin/users/{}/{action}", path_segment(account)), &json!({}))?
+            let action = if state == AccountState::Disabled {
+                "disable"
+            } else {
+                "enable"
+            };
+            remote.post(
+                &format!("admin/users/{}/{action}", path_segment(account)),
+                &json!({}),
+            )?
         }
     };
     eprintln!(
@@ -252,12 +264,21 @@ pub fn token(command: TokenCommand, file: &FileConfig) -> Result<ExitCode, CliEr
                 Some(user) => TokenOwner::Account(
                     access
                         .find_account(user)
-                        .ok_or_else(|| AccessError::NotFound(format!("no account {user}: `coopdir user list` shows them")))?
+                        .ok_or_else(|| {
+                            AccessError::NotFound(format!(
+                                "no account {user}: `coopdir user list` shows them"
+                            ))
+                        })?
                         .id,
                 ),
             };
             access
-                .create_token(owner, name.as_deref(), expires_days, &Principal::operator().actor())?
+                .create_token(
+                    owner,
+                    name.as_deref(),
+                    expires_days,
+                    &Principal::operator().actor(),
+                )?
                 .1
         }
         Via::Server(remote) => remote.post(
@@ -272,7 +293,12 @@ pub fn token(command: TokenCommand, file: &FileConfig) -> Result<ExitCode, CliEr
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn invite(target: &Target, file: &FileConfig, coop: &str, email: &str) -> Result<ExitCode, CliError> {
+pub fn invite(
+    target: &Target,
+    file: &FileConfig,
+    coop: &str,
+    email: &str,
+) -> Result<ExitCode, CliError> {
     let url = match via(target, file)? {
         Via::Store(directory) => {
             let coop = directory.find_coop(coop)?;
@@ -360,7 +386,9 @@ fn path_segment(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -410,7 +438,10 @@ impl Remote {
     }
 
     /// The JSON answer, or the problem the server described.
-    fn answer(&self, sent: reqwest::Result<reqwest::blocking::Response>) -> Result<Value, CliError> {
+    fn answer(
+        &self,
+        sent: reqwest::Result<reqwest::blocking::Response>,
+    ) -> Result<Value, CliError> {
         let response = sent.map_err(|e| {
             CliError::Remote(format!(
                 "cannot reach the server at {}: {e} (is it running? check --server)",
