@@ -784,3 +784,136 @@ fn passwords_tokens_and_session_ids_never_appear_in_logs_exports_audit_records_o
         }
     }
 }
+
+#[test]
+fn the_login_form_works_from_our_own_pages_only() {
+    let server = Server::start_demo();
+    server.add_person("animorph", "fay@example.org", "Fay Form", "member");
+    let form = format!(
+        "email=fay%40example.org&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let post = |origin: Option<&str>| {
+        let mut r = server
+            .client()
+            .post(server.url("/login"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.clone());
+        if let Some(origin) = origin {
+            r = r.header("Origin", origin);
+        }
+        r.send().unwrap()
+    };
+    let ours = server.base.trim_end_matches('/').to_owned();
+    let no_redirects = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .post(server.url("/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Origin", &ours)
+        .body(form.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/account");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The cookie signs in later requests from our pages, not from another site's.
+    let me = |origin: &str| {
+        server
+            .client()
+            .get(server.url("/account"))
+            .header("Cookie", &cookie)
+            .header("Origin", origin)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(&ours), StatusCode::OK);
+    assert_eq!(me("https://evil.example.org"), StatusCode::UNAUTHORIZED);
+    let (status, _) = problem(post(Some("https://evil.example.org")));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A minimal SMTP receiver on loopback: accepts one message and hands it over.
+fn smtp_sink() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut out = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream);
+        let mut say = |text: &str| out.write_all(format!("{text}\r\n").as_bytes()).unwrap();
+        say("220 sink ready");
+        let mut message = String::new();
+        let mut in_data = false;
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 {
+            if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    say("250 queued");
+                    // The relay client keeps its connection open for the next message.
+                    let _ = tx.send(std::mem::take(&mut message));
+                } else {
+                    message.push_str(&line);
+                }
+            } else {
+                let command = line.to_ascii_uppercase();
+                if command.starts_with("EHLO") || command.starts_with("HELO") {
+                    say("250 sink");
+                } else if command.starts_with("DATA") {
+                    in_data = true;
+                    say("354 go on");
+                } else if command.starts_with("QUIT") {
+                    say("221 bye");
+                    break;
+                } else {
+                    message.push_str(&line);
+                    say("250 ok");
+                }
+            }
+            line.clear();
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn an_invitation_link_is_e_mailed_when_an_smtp_relay_is_configured() {
+    let (port, received) = smtp_sink();
+    let relay = format!("smtp://127.0.0.1:{port}");
+    let server = Server::start_with(&[
+        "--demo",
+        "--smtp-url",
+        &relay,
+        "--smtp-from",
+        "Directory <dir@example.org>",
+    ]);
+    let r = server
+        .write(Method::POST, "/coops/animorph/invitations")
+        .json(&json!({ "email": "mail@example.org" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let url = json(r)["url"].as_str().unwrap().to_owned();
+    let message = received
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the relay got a message");
+    assert!(message.contains("RCPT TO:<mail@example.org>"), "{message}");
+    assert!(message.contains("MAIL FROM:<dir@example.org>"), "{message}");
+    // Long lines may be folded by the mail encoding; the link is there unfolded or not.
+    let unfolded = message.replace("=\r\n", "").replace("\r\n", "");
+    assert!(unfolded.contains(&url), "{message}");
+}

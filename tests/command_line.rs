@@ -278,30 +278,27 @@ fn people_and_tokens_are_managed_from_the_command_line_with_the_server_stopped_o
     assert!(!locked.status.success());
     assert!(String::from_utf8_lossy(&locked.stderr).contains("--server"));
     // …which does the same through the admin API.
-    let admin = ["--server", base.as_str(), "--token", server.token.as_str()];
-    let with = |args: &[&str]| -> Vec<String> {
-        args.iter()
-            .chain(admin.iter())
-            .map(|s| s.to_string())
-            .collect()
+    let remote = |args: &[&str], input: &str| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", base.as_str(), "--token", server.token.as_str()]);
+        stdout(&run_with_input(&all, input))
     };
-    let args = with(&[
-        "user",
-        "add",
-        "--coop",
-        "animorph",
-        "--email",
-        "srv@example.org",
-        "--name",
-        "Srv User",
-    ]);
-    let worker = stdout(&run_with_input(
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &format!("{PASSWORD}\n"),
-    ));
+    let password = format!("{PASSWORD}\n");
+    let worker = remote(
+        &[
+            "user",
+            "add",
+            "--coop",
+            "animorph",
+            "--email",
+            "srv@example.org",
+            "--name",
+            "Srv User",
+        ],
+        &password,
+    );
     assert_eq!(worker, format!("{base}workers/srv-user"));
-    let args = with(&["token", "create", "--user", "srv@example.org"]);
-    let srv_token = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let srv_token = remote(&["token", "create", "--user", "srv@example.org"], "");
     assert_eq!(
         server
             .request(reqwest::Method::GET, "/account", Some(&srv_token))
@@ -310,14 +307,12 @@ fn people_and_tokens_are_managed_from_the_command_line_with_the_server_stopped_o
             .status(),
         StatusCode::OK
     );
-    let args = with(&["invite", "--coop", "animorph", "other@example.org"]);
-    let url = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let url = remote(&["invite", "--coop", "animorph", "other@example.org"], "");
     assert_eq!(
         server.client().get(&url).send().unwrap().status(),
         StatusCode::OK
     );
-    let args = with(&["user", "disable", "srv@example.org"]);
-    stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    remote(&["user", "disable", "srv@example.org"], "");
     assert_eq!(
         server
             .request(reqwest::Method::GET, "/account", Some(&srv_token))
@@ -327,20 +322,17 @@ fn people_and_tokens_are_managed_from_the_command_line_with_the_server_stopped_o
         StatusCode::UNAUTHORIZED,
         "a disabled account's token stops at once"
     );
-    let args = with(&["user", "list"]);
-    let list = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let list = remote(&["user", "list"], "");
     assert!(
         list.contains("srv@example.org\tSrv User\tdisabled"),
         "{list}"
     );
-    let args = with(&["audit", "--account", "cli@example.org"]);
-    let audit = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let audit = remote(&["audit", "--account", "cli@example.org"], "");
     assert!(
         audit.is_empty(),
         "cli@example.org made no change yet: {audit}"
     );
-    let args = with(&["audit", "--resource", &worker]);
-    let audit = stdout(&run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let audit = remote(&["audit", "--resource", &worker], "");
     assert!(audit.contains("\tcreate\tworker\t"), "{audit}");
     // A bad token is a clear refusal.
     let refused = run(&["user", "list", "--server", &base, "--token", "cdt_nope"]);

@@ -32,19 +32,48 @@ fn every_acknowledged_write_survives_a_crash() {
     server.crash_and_restart();
 
     assert_eq!(server.graph(&worker), before);
-    for location in created {
+    for location in &created {
         assert_eq!(
-            server.client().get(&location).send().unwrap().status(),
+            server.client().get(location).send().unwrap().status(),
             StatusCode::OK,
             "{location} lost"
         );
     }
+    // The change log kept a record of every acknowledged write, numbered without holes,
+    // and goes on numbering after the crash.
+    let audit = |server: &Server| {
+        json(
+            server
+                .write(Method::GET, "/admin/audit?limit=1000")
+                .send()
+                .unwrap(),
+        )["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let records = audit(&server);
+    let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).rev().collect::<Vec<_>>());
+    for location in &created {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["resource"] == location.as_str() && r["operation"] == "create"),
+            "no record of {location}"
+        );
+    }
+    assert_eq!(records[0]["operation"], "patch");
+
     // The token (stored hashed) still works after the restart.
     let r = server
         .write(Method::DELETE, "/skills/skill-0")
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let after = audit(&server);
+    assert_eq!(after[0]["seq"].as_u64().unwrap(), seqs[0] + 1);
+    assert_eq!(after[0]["operation"], "delete");
 }
 
 #[test]

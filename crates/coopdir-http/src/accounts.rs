@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use coopdir_access::{AccountState, NewSession, Principal, TokenOwner};
+use coopdir_access::{AccessError, AccountState, NewSession, Principal, TokenOwner};
 use coopdir_ldp::{AuditQuery, NewPerson, Role};
 use coopdir_vocab::Kind;
 use serde::Deserialize;
@@ -91,6 +91,26 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> 
             "log in first (POST /login), or send `Authorization: Bearer <token>`",
         ));
     }
+    Ok(caller)
+}
+
+/// A server admin's read of the admin API.
+fn admin_reader(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let caller = signed_in(state, headers)?;
+    state
+        .directory
+        .access()
+        .check_server_admin(&caller.principal)?;
+    Ok(caller)
+}
+
+/// A server admin's write through the admin API.
+fn admin_writer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let caller = writer(state, headers, None)?;
+    state
+        .directory
+        .access()
+        .check_server_admin(&caller.principal)?;
     Ok(caller)
 }
 
@@ -327,17 +347,17 @@ pub async fn token(
     }
     let caller = writer(&state, &headers, None)?;
     let access = state.directory.access().clone();
-    let account = caller.principal.account_id().map(str::to_owned);
-    let admin = caller.principal.is_server_admin();
-    let actor = caller.principal.actor();
     blocking(move || {
-        // Server admins may revoke any token; others only their own.
-        let owner = if admin {
-            None
-        } else {
-            account.as_deref().or(Some(""))
+        let principal = &caller.principal;
+        // Server admins may revoke any token; a person only their own.
+        let owner = match principal.account_id() {
+            _ if principal.is_server_admin() => None,
+            Some(id) => Some(id),
+            None => {
+                return Err(AccessError::Forbidden("this credential has no tokens".into()).into());
+            }
         };
-        Ok(access.revoke_token(owner, &id, &actor)?)
+        Ok(access.revoke_token(owner, &id, &principal.actor())?)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -506,11 +526,7 @@ pub async fn admin_users(
 ) -> Result<Response, ApiError> {
     match method {
         Method::GET | Method::HEAD => {
-            let caller = signed_in(&state, &headers)?;
-            state
-                .directory
-                .access()
-                .check_server_admin(&caller.principal)?;
+            admin_reader(&state, &headers)?;
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "items": state.directory.access().accounts() }),
@@ -560,11 +576,7 @@ pub async fn admin_user_state(
         "enable" => AccountState::Active,
         _ => return Err(ApiError::not_found(&format!("/admin/users/{id}/{action}"))),
     };
-    let caller = writer(&state, &headers, None)?;
-    state
-        .directory
-        .access()
-        .check_server_admin(&caller.principal)?;
+    let caller = admin_writer(&state, &headers)?;
     let access = state.directory.access().clone();
     let view =
         blocking(move || Ok(access.set_account_state(&id, target, &caller.principal.actor())?))
@@ -594,11 +606,7 @@ pub async fn admin_tokens(
     if method != Method::POST {
         return Err(method_not_allowed("POST"));
     }
-    let caller = writer(&state, &headers, None)?;
-    state
-        .directory
-        .access()
-        .check_server_admin(&caller.principal)?;
+    let caller = admin_writer(&state, &headers)?;
     let (input, _): (AdminTokenInput, bool) = read_input(&state, &headers, body).await?;
     let access = state.directory.access().clone();
     let (view, secret) = blocking(move || {
@@ -607,9 +615,7 @@ pub async fn admin_tokens(
             Some(user) => TokenOwner::Account(
                 access
                     .find_account(user)
-                    .ok_or_else(|| {
-                        coopdir_access::AccessError::NotFound(format!("no account {user}"))
-                    })?
+                    .ok_or_else(|| AccessError::NotFound(format!("no account {user}")))?
                     .id,
             ),
         };
