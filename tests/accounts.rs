@@ -85,10 +85,12 @@ fn an_invited_person_joins_edits_their_profile_runs_a_project_and_logs_out() {
     let (status, detail) = problem(r);
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(detail.contains("too easy to guess"), "{detail}");
+    // Accepted with a form, as a browser without JavaScript sends it.
     let r = server
         .client()
         .post(&url)
-        .json(&json!({ "name": "Nia New", "password": "violet kettle harbour drum" }))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("name=Nia+New&password=violet+kettle+harbour+drum")
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);

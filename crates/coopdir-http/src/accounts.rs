@@ -470,7 +470,7 @@ pub async fn invitation(
             ))
         }
         Method::POST => {
-            let (input, form): (AcceptInput, bool) = read_input(&state, &headers, body).await?;
+            let (input, _): (AcceptInput, bool) = read_input(&state, &headers, body).await?;
             let directory = state.directory.clone();
             let ip = client_ip(&client);
             let (joined, session) = blocking(move || {
@@ -483,10 +483,9 @@ pub async fn invitation(
                 Ok((joined, session))
             })
             .await?;
-            let mut response = session_response(&state, &session, form, StatusCode::CREATED);
-            if !form {
-                set(&mut response, header::LOCATION, joined.worker.as_str());
-            }
+            // 201 with the new worker, from a form too (the contract scripts rely on).
+            let mut response = session_response(&state, &session, false, StatusCode::CREATED);
+            set(&mut response, header::LOCATION, joined.worker.as_str());
             Ok(response)
         }
         _ => Err(method_not_allowed("GET, POST")),
