@@ -98,6 +98,11 @@ const MATRIX: &[(Who, What, [u16; 5])] = {
         // A credential that no longer works is refused everywhere, reads included.
         (DisabledAccount, Coop, [401, 401, 401, 401, 401]),
         (DisabledAccount, PublicWorker, [401, 401, 401, 401, 401]),
+        (
+            DisabledAccount,
+            MembersOnlyWorker,
+            [401, 401, 401, 401, 401],
+        ),
         (DisabledAccount, PrivateWorker, [401, 401, 401, 401, 401]),
         (DisabledAccount, OwnWorker, [401, 0, 401, 401, 401]),
         (DisabledAccount, Skill, [401, 401, 401, 401, 401]),
@@ -105,6 +110,7 @@ const MATRIX: &[(Who, What, [u16; 5])] = {
         (RevokedToken, Coop, [401, 401, 401, 401, 401]),
         (RevokedToken, PublicWorker, [401, 401, 401, 401, 401]),
         (RevokedToken, MembersOnlyWorker, [401, 401, 401, 401, 401]),
+        (RevokedToken, PrivateWorker, [401, 401, 401, 401, 401]),
         (RevokedToken, OwnWorker, [401, 0, 401, 401, 401]),
         (RevokedToken, Skill, [401, 401, 401, 401, 401]),
         (RevokedToken, Project, [401, 401, 401, 401, 401]),

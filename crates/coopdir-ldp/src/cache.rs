@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ETag;
+use coopdir_access::Audience;
 
 /// A representation ready to send.
 #[derive(Debug)]
@@ -72,6 +73,8 @@ pub(crate) struct RenderCache {
     members: Mutex<HashMap<NamedNode, Arc<Vec<NamedNode>>>>,
     /// The `rdf:type`s stored for a resource (empty: no such resource), for link checks.
     types: Mutex<HashMap<NamedNode, Arc<Vec<Term>>>>,
+    /// The workers each audience may see; like pages, any write forgets them all.
+    visible: Mutex<HashMap<Audience, Arc<Vec<NamedNode>>>>,
 }
 
 impl RenderCache {
@@ -129,6 +132,19 @@ impl RenderCache {
         self.insert_checked(&self.members, generation, container, members, usize::MAX);
     }
 
+    pub(crate) fn get_visible(&self, audience: &Audience) -> Option<Arc<Vec<NamedNode>>> {
+        lock(&self.visible).get(audience).cloned()
+    }
+
+    pub(crate) fn insert_visible(
+        &self,
+        generation: u64,
+        audience: &Audience,
+        workers: Arc<Vec<NamedNode>>,
+    ) {
+        self.insert_checked(&self.visible, generation, audience, workers, 1_000);
+    }
+
     pub(crate) fn get_types(&self, iri: &NamedNode) -> Option<Arc<Vec<Term>>> {
         lock(&self.types).get(iri).cloned()
     }
@@ -176,6 +192,7 @@ impl RenderCache {
             summaries: lock(&self.summaries),
             members: lock(&self.members),
             types: lock(&self.types),
+            visible: lock(&self.visible),
         };
         self.generation.fetch_add(1, Ordering::AcqRel);
         all
@@ -189,8 +206,10 @@ impl RenderCache {
             mut summaries,
             mut members,
             mut types,
+            mut visible,
         } = self.lock_all_for_write();
         pages.clear();
+        visible.clear();
         let touched = changes
             .replace
             .iter()
@@ -253,6 +272,7 @@ impl RenderCache {
         all.summaries.clear();
         all.members.clear();
         all.types.clear();
+        all.visible.clear();
     }
 }
 
@@ -262,6 +282,7 @@ struct AllMaps<'a> {
     summaries: MutexGuard<'a, HashMap<NamedNode, Summary>>,
     members: MutexGuard<'a, HashMap<NamedNode, Arc<Vec<NamedNode>>>>,
     types: MutexGuard<'a, HashMap<NamedNode, Arc<Vec<Term>>>>,
+    visible: MutexGuard<'a, HashMap<Audience, Arc<Vec<NamedNode>>>>,
 }
 
 /// A poisoned lock only means a panic elsewhere; the maps stay consistent (each update is

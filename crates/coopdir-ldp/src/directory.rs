@@ -10,8 +10,8 @@ use coopdir_vocab::{
 };
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{
-    Graph, GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef,
-    Quad, Term, TermRef, Triple, TripleRef,
+    Graph, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad, Term,
+    TermRef, Triple, TripleRef,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -405,16 +405,21 @@ impl Directory {
         Ok(members)
     }
 
-    /// The members of `kind`'s container that `audience` may see.
+    /// The members of `kind`'s container that `audience` may see (cached per audience until
+    /// the next write, so that paging through a listing filters it once).
     fn visible_members(
         &self,
         kind: Kind,
         audience: &Audience,
     ) -> Result<Arc<Vec<NamedNode>>, LdpError> {
-        let members = self.members(kind)?;
         if kind != Kind::Worker || *audience == Audience::Everyone {
-            return Ok(members);
+            return self.members(kind);
         }
+        if let Some(hit) = self.cache.get_visible(audience) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let members = self.members(kind)?;
         let mut visible = Vec::with_capacity(members.len());
         for member in members.iter() {
             let summary = self.summary(kind, member)?;
@@ -424,7 +429,10 @@ impl Directory {
                 visible.push(member.clone());
             }
         }
-        Ok(Arc::new(visible))
+        let visible = Arc::new(visible);
+        self.cache
+            .insert_visible(generation, audience, visible.clone());
+        Ok(visible)
     }
 
     /// Whether `iri` is a local worker that `audience` may not see.
@@ -564,7 +572,7 @@ impl Directory {
         let _guard = self.writer_lock();
         let iri = self.free_iri(kind, slug_hint, &graph, provisional)?;
         let graph = rename(&graph, provisional, &iri);
-        let prepared = self.prepare(kind, &iri, graph, None, principal)?;
+        let prepared = self.prepare(kind, &iri, graph, None, false, principal)?;
         if prepared.decision == WriteDecision::Proposal {
             let proposal = self.store_proposal(&iri, prepared.graph, principal)?;
             return Ok(CreateOutcome::Proposed(proposal));
@@ -618,7 +626,7 @@ impl Directory {
         let old = self.store.graph(iri.as_ref())?;
         let old = (!old.is_empty()).then_some(old);
         self.check_precondition(kind, iri, old.as_ref(), precondition, principal)?;
-        let prepared = self.prepare(kind, iri, graph, old.as_ref(), principal)?;
+        let prepared = self.prepare(kind, iri, graph, old.as_ref(), false, principal)?;
         if prepared.decision == WriteDecision::Proposal {
             return Err(LdpError::Access(AccessError::Forbidden(
                 "members propose new skills by POSTing them to /skills/".into(),
@@ -652,8 +660,7 @@ impl Directory {
         let mut editable = old.clone();
         strip_server_managed(&mut editable, iri);
         let patched = patch.apply(&editable, iri)?;
-        let mut prepared = self.prepare(kind, iri, patched, Some(&old), principal)?;
-        prepared.operation = Operation::Patch;
+        let prepared = self.prepare(kind, iri, patched, Some(&old), true, principal)?;
         self.store_prepared(
             kind,
             iri,
@@ -751,9 +758,7 @@ impl Directory {
                     report,
                 });
             }
-            if let Some(record) = self.side_effect_record(&g, &graph, &actor) {
-                changes.records.push(record);
-            }
+            changes.records.extend(self.side_effect_record(&g, &actor)?);
             changes.replace.push((g, graph));
         }
         self.commit(&changes)?;
@@ -793,26 +798,30 @@ impl Directory {
         }
     }
 
-    /// The record of a resource changed as a side effect (a link to it kept consistent);
-    /// `graph` is its new content.
+    /// The record of a resource changed as a side effect (a link to or from it kept
+    /// consistent, which leaves its visibility as it was: read from its cached summary).
     fn side_effect_record(
         &self,
         iri: &NamedNode,
-        graph: &Graph,
         actor: &Actor,
-    ) -> Option<ChangeRecord> {
+    ) -> Result<Option<ChangeRecord>, LdpError> {
         let Some(Location::Member(kind, _)) = self.paths.locate(iri.as_str()) else {
-            return None;
+            return Ok(None);
         };
-        let visibility = Visibility::of(graph, iri.as_ref());
-        Some(self.record(
+        let visibility = if kind == Kind::Worker {
+            let summary = self.summary(kind, iri)?;
+            WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o))).visibility
+        } else {
+            Visibility::Public
+        };
+        Ok(Some(self.record(
             kind,
             iri,
             Operation::Patch,
             actor,
             Some(visibility),
             Some(visibility),
-        ))
+        )))
     }
 
     /// Completes `graph` with what the server maintains and asks the rules whether
@@ -823,12 +832,14 @@ impl Directory {
         iri: &NamedNode,
         graph: Graph,
         old: Option<&Graph>,
+        patch: bool,
         principal: &Principal,
     ) -> Result<Prepared, LdpError> {
         let graph = self.complete(kind, iri, graph, old, principal.worker())?;
-        let (action, operation) = match old {
-            None => (Action::Create, Operation::Create),
-            Some(_) => (Action::Replace, Operation::Replace),
+        let (action, operation) = match (old, patch) {
+            (None, _) => (Action::Create, Operation::Create),
+            (Some(_), false) => (Action::Replace, Operation::Replace),
+            (Some(_), true) => (Action::Patch, Operation::Patch),
         };
         let decision = self
             .access
@@ -1085,15 +1096,9 @@ impl Directory {
         }
         // The linked resources changed too: the log says so.
         for target in touched {
-            let mut graph = self.store.graph(target.as_ref())?;
-            for q in &changes.insert {
-                if q.graph_name == GraphName::NamedNode(target.clone()) {
-                    graph.insert(TripleRef::new(&q.subject, &q.predicate, &q.object));
-                }
-            }
-            if let Some(record) = self.side_effect_record(&target, &graph, actor) {
-                changes.records.push(record);
-            }
+            changes
+                .records
+                .extend(self.side_effect_record(&target, actor)?);
         }
         Ok(())
     }

@@ -180,7 +180,7 @@ impl Directory {
         let graph = self.proposal_graph(&proposal)?;
         let iri = self.free_iri(Kind::Skill, None, &graph, &proposed)?;
         let graph = rename(&graph, &proposed, &iri);
-        let prepared = self.prepare(Kind::Skill, &iri, graph, None, principal)?;
+        let prepared = self.prepare(Kind::Skill, &iri, graph, None, false, principal)?;
         let mut extra = ChangeSet::default();
         stored::remove::<Proposal>(&mut extra, &proposal.id);
         extra

@@ -7,10 +7,12 @@
 //!
 //! Layout (embedded store): record `N` is one quad `<urn:coopdir:log:N> <urn:coopdir:record>
 //! "JSON"` in the graph `urn:coopdir:log`, plus index quads naming (as literals) the
-//! resource it is about and the account (or credential) that made it; the head sequence is a quad of
-//! its own in that graph. "Records after N, at most M" reads the subjects
-//! `urn:coopdir:log:N+1 … N+M`: M exact-key lookups (oxigraph's GSPO index has the graph
-//! and subject as its key prefix), never a scan of the log. On a remote SPARQL store the
+//! resource it is about and the account (or credential) that made it. The head is not
+//! stored: numbers have no holes, so start-up finds the last one by bisection.
+//!
+//! "Records after N, at most M" reads the subjects `urn:coopdir:log:N+1 … N+M`: M
+//! exact-key lookups (oxigraph's GSPO index has the graph and subject as its key prefix),
+//! never a scan of the log. On a remote SPARQL store the
 //! same read is one query with `VALUES ?r { <…:N+1> … <…:N+M> }`, which engines answer
 //! by M index lookups as well.
 
@@ -23,7 +25,6 @@ pub const LOG_GRAPH: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:co
 pub(crate) const RECORD: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:record");
 pub(crate) const ABOUT: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:about");
 pub(crate) const BY: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:by");
-pub(crate) const HEAD: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:head");
 
 /// What a write did to its resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,15 +125,6 @@ pub struct Change {
 
 pub(crate) fn record_subject(seq: u64) -> NamedNode {
     NamedNode::new_unchecked(format!("urn:coopdir:log:{seq}"))
-}
-
-pub(crate) fn head_quad(head: u64) -> Quad {
-    Quad::new(
-        LOG_GRAPH,
-        HEAD,
-        Literal::from(i64::try_from(head).unwrap_or(i64::MAX)),
-        LOG_GRAPH,
-    )
 }
 
 /// The quads that store `record` as number `seq`.
