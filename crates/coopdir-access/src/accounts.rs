@@ -193,10 +193,17 @@ impl Registry {
             registry.tokens.insert(token.hash.clone(), token);
         }
         let now = now();
+        // Sessions that ran out while the server was down are dropped for good.
+        let mut expired = ChangeSet::default();
         for session in stored::load_all::<Session>(store)? {
             if session.expires > now {
                 registry.sessions.insert(session.hash.clone(), session);
+            } else {
+                stored::remove::<Session>(&mut expired, &session.id);
             }
+        }
+        if !expired.is_empty() {
+            store.apply(&expired)?;
         }
         for invitation in stored::load_all::<Invitation>(store)? {
             registry
@@ -213,6 +220,67 @@ impl Registry {
             .insert(account.worker.clone(), account.id.clone());
         self.accounts.insert(account.id.clone(), account);
     }
+}
+
+/// The linked-data core kept admin tokens as `<urn:coopdir:token:ID>
+/// <urn:coopdir:tokenHash> "HEX"` in the graph `urn:coopdir:system`; they become
+/// server-admin tokens in today's layout, and the old graph goes.
+pub(crate) fn migrate_legacy_tokens(
+    store: &dyn GraphStore,
+    origin: &str,
+) -> Result<usize, AccessError> {
+    let legacy = NamedNode::new_unchecked("urn:coopdir:system");
+    let graph = store.graph(legacy.as_ref())?;
+    if graph.is_empty() {
+        return Ok(0);
+    }
+    let hash_predicate = oxigraph::model::NamedNodeRef::new_unchecked("urn:coopdir:tokenHash");
+    let mut changes = ChangeSet::default();
+    let mut count = 0;
+    for t in graph.triples_for_predicate(hash_predicate) {
+        let oxigraph::model::TermRef::Literal(hash) = t.object else {
+            continue;
+        };
+        let id = match t.subject {
+            oxigraph::model::NamedOrBlankNodeRef::NamedNode(n) => n
+                .as_str()
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .replace('-', ""),
+            oxigraph::model::NamedOrBlankNodeRef::BlankNode(_) => String::new(),
+        };
+        let token = Token {
+            id: if id.is_empty() {
+                uuid::Uuid::new_v4().simple().to_string()
+            } else {
+                id
+            },
+            name: "admin token (from before accounts)".into(),
+            hash: hash.value().to_owned(),
+            account: None,
+            created: now(),
+            expires: None,
+        };
+        stored::put(&mut changes, &token)?;
+        changes.records.push(ChangeRecord {
+            resource: stored::graph_name(Token::KIND, &token.id)
+                .as_str()
+                .to_owned(),
+            kind: Token::KIND.to_owned(),
+            operation: Operation::Create,
+            origin: origin.to_owned(),
+            actor: Actor::Operator,
+            time: rfc3339(now()),
+            visibility_before: None,
+            visibility_after: None,
+        });
+        count += 1;
+    }
+    changes.drop.push(legacy);
+    store.apply(&changes)?;
+    tracing::info!(tokens = count, "admin tokens moved to the accounts layout");
+    Ok(count)
 }
 
 pub(crate) fn now() -> i64 {

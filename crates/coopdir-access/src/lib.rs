@@ -82,6 +82,7 @@ impl Access {
         origin: &str,
         config: AccessConfig,
     ) -> Result<Self, AccessError> {
+        accounts::migrate_legacy_tokens(store.as_ref(), origin)?;
         let registry = accounts::Registry::load(store.as_ref())?;
         let dummy_hash = secrets::hash_password(&secrets::new_secret(""))?;
         Ok(Self {
@@ -124,5 +125,51 @@ impl Access {
         self.writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coopdir_store::{ChangeSet, OxigraphStore};
+    use oxigraph::model::{Literal, NamedNode, Quad};
+
+    #[test]
+    fn admin_tokens_of_the_linked_data_core_become_server_admin_tokens() {
+        let store = Arc::new(OxigraphStore::in_memory().expect("store"));
+        let secret = "cdt_0123456789abcdef";
+        let system = NamedNode::new_unchecked("urn:coopdir:system");
+        let id = NamedNode::new_unchecked("urn:coopdir:token:8b3c1f9e-0000-4000-8000-000000000001");
+        store
+            .apply(&ChangeSet {
+                insert: vec![
+                    Quad::new(
+                        id.clone(),
+                        NamedNode::new_unchecked("urn:coopdir:tokenHash"),
+                        Literal::from(hash_secret(secret)),
+                        system.clone(),
+                    ),
+                    Quad::new(
+                        id,
+                        NamedNode::new_unchecked("urn:coopdir:role"),
+                        Literal::from("admin"),
+                        system.clone(),
+                    ),
+                ],
+                ..Default::default()
+            })
+            .expect("legacy token");
+        let access =
+            Access::new(store.clone(), "http://x/", AccessConfig::default()).expect("access");
+        let principal = access.authenticate_bearer(secret).expect("still valid");
+        assert!(principal.is_server_admin());
+        assert!(access.has_server_admin());
+        assert!(
+            store.graph(system.as_ref()).expect("graph").is_empty(),
+            "the old graph is gone"
+        );
+        // Opening again finds it in the new layout only.
+        let again = Access::new(store, "http://x/", AccessConfig::default()).expect("access");
+        assert_eq!(again.tokens(None).len(), 1);
     }
 }

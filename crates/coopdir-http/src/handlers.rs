@@ -202,7 +202,11 @@ impl Headers {
                 ACCEPT_PATCH,
             );
         }
-        set(response, header::VARY, "Accept, Authorization, Prefer");
+        set(
+            response,
+            header::VARY,
+            "Accept, Authorization, Cookie, Prefer",
+        );
     }
 }
 
