@@ -662,10 +662,26 @@ fn failed_logins_are_throttled_and_an_unknown_address_looks_like_a_wrong_passwor
     assert!(retry > 0 && retry <= 900, "{retry}");
     // Another account is not locked out by Kim's failures.
     server.add_person("animorph", "lou@example.org", "Lou Lock", "member");
+    let r = attempt("lou@example.org", PASSWORD);
+    assert_eq!(r.status(), StatusCode::OK);
+    let lou = Session::from_response(r);
+    // Disabling an account ends its sessions at once, and it cannot log in again.
+    let r = server
+        .write(Method::POST, "/admin/users/lou@example.org/disable")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        attempt("lou@example.org", PASSWORD).status(),
-        StatusCode::OK
+        server
+            .with_session(Method::GET, "/account", &lou)
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
     );
+    let (status, detail) = problem(attempt("lou@example.org", PASSWORD));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(detail.contains("disabled"), "{detail}");
 
     // A weak password is refused when an account is made.
     let r = server
