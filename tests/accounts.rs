@@ -262,6 +262,30 @@ fn an_invited_person_joins_edits_their_profile_runs_a_project_and_logs_out() {
         StatusCode::UNAUTHORIZED
     );
 
+    // Changing the password ends her other sessions, keeps this one, and needs the old one.
+    let other = server.login("nia@example.org", "violet kettle harbour drum");
+    let change = |current: &str| {
+        server
+            .with_session(Method::POST, "/account/password", &nia)
+            .json(&json!({ "currentPassword": current, "newPassword": "saffron tundra pylon quartz" }))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(problem(change("not it")).0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        change("violet kettle harbour drum").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        server
+            .with_session(Method::GET, "/account", &other)
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    server.login("nia@example.org", "saffron tundra pylon quartz");
+
     // Logging out ends the session.
     let r = server
         .with_session(Method::POST, "/logout", &nia)

@@ -532,6 +532,59 @@ impl Access {
         Ok(view)
     }
 
+    /// A person changes their password, proving the current one; their other sessions end
+    /// (the one in `keep`, if any, stays).
+    pub fn change_password(
+        &self,
+        account: &str,
+        current: &str,
+        new: &str,
+        keep: Option<&str>,
+        actor: &Actor,
+    ) -> Result<(), AccessError> {
+        let _guard = self.writer_lock();
+        let Some(mut stored) = self.read().accounts.get(account).cloned() else {
+            return Err(AccessError::NotFound(format!("no account {account}")));
+        };
+        if !secrets::verify_password(current, &stored.password_hash) {
+            return Err(AccessError::Forbidden(
+                "the current password is wrong".into(),
+            ));
+        }
+        secrets::check_password(
+            new,
+            self.config.min_password_len,
+            &[&stored.email, &stored.name],
+        )?;
+        stored.password_hash = secrets::hash_password(new)?;
+        let keep = keep.map(hash_secret);
+        let ended: Vec<Session> = self
+            .read()
+            .sessions
+            .values()
+            .filter(|s| s.account == stored.id && Some(&s.hash) != keep.as_ref())
+            .cloned()
+            .collect();
+        let mut changes = ChangeSet::default();
+        stored::put(&mut changes, &stored)?;
+        for session in &ended {
+            stored::remove::<Session>(&mut changes, &session.id);
+        }
+        changes.records.push(self.system_record(
+            Account::KIND,
+            &stored.id,
+            Operation::Replace,
+            actor,
+        ));
+        self.store.apply(&changes)?;
+        let mut registry = self.write();
+        for session in &ended {
+            registry.sessions.remove(&session.hash);
+        }
+        registry.accounts.insert(stored.id.clone(), stored);
+        Ok(())
+    }
+
     /// Whether any server-admin credential exists (an admin token or a server-admin account).
     pub fn has_server_admin(&self) -> bool {
         let registry = self.read();

@@ -284,6 +284,44 @@ pub async fn account(
     Ok(json_response(StatusCode::OK, value))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordInput {
+    current_password: String,
+    new_password: String,
+    csrf: Option<String>,
+}
+
+/// `POST /account/password` (form or JSON `{"currentPassword","newPassword"}`): the
+/// person's other sessions end.
+pub async fn password(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if method != Method::POST {
+        return Err(method_not_allowed("POST"));
+    }
+    let (input, _): (PasswordInput, bool) = read_input(&state, &headers, body).await?;
+    let caller = writer(&state, &headers, input.csrf.as_deref())?;
+    let Some(account) = caller.principal.account_id().map(str::to_owned) else {
+        return Err(ApiError::bad_request("an admin token has no password"));
+    };
+    let access = state.directory.access().clone();
+    blocking(move || {
+        Ok(access.change_password(
+            &account,
+            &input.current_password,
+            &input.new_password,
+            caller.session.as_deref(),
+            &caller.principal.actor(),
+        )?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 // ---- personal tokens -------------------------------------------------------------------
 
 #[derive(Deserialize)]

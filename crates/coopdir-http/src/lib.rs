@@ -79,6 +79,7 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Rou
         .route("/login", any(accounts::login))
         .route("/logout", any(accounts::logout))
         .route("/account", any(accounts::account))
+        .route("/account/password", any(accounts::password))
         .route("/account/tokens", any(accounts::tokens))
         .route("/account/tokens/{id}", any(accounts::token))
         .route("/account/skill-proposals", get(accounts::proposals))
