@@ -128,10 +128,9 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
     }
     if !directory.access().has_server_admin() {
         eprintln!(
-            "No server admin exists yet. To create the first one, stop the server and run\n    coopdir token create --admin --data {}\nor\n    coopdir user add --data {} --coop SLUG --email EMAIL --name NAME --role server-admin\n(the password on standard input); afterwards both also work while it runs, with --server {} --token T.",
-            config.data.display(),
-            config.data.display(),
-            config.base_url
+            "No server admin exists yet. To create the first one, stop the server and run\n    coopdir token create --admin --data {data}\nor\n    coopdir user add --data {data} --base-url {base} --coop SLUG --email EMAIL --name NAME --role server-admin\n(the password on standard input); afterwards both also work while it runs, with --server {base} --token T.",
+            data = config.data.display(),
+            base = config.base_url
         );
     }
     let directory = Arc::new(directory);
