@@ -959,3 +959,124 @@ fn an_invitation_link_is_e_mailed_when_an_smtp_relay_is_configured() {
     let unfolded = message.replace("=\r\n", "").replace("\r\n", "");
     assert!(unfolded.contains(&url), "{message}");
 }
+
+#[test]
+fn a_members_new_skill_waits_for_a_server_admin_to_accept_or_reject_it() {
+    let server = Server::start_demo();
+    let (_, member) = server.add_person("animorph", "pat@example.org", "Pat Propose", "member");
+    let propose = |label: &str| {
+        let r = server
+            .request(Method::POST, "/skills/", Some(&member))
+            .header("Content-Type", "text/turtle")
+            .body(format!(
+                "<> a <http://www.w3.org/2004/02/skos/core#Concept> ; <http://www.w3.org/2004/02/skos/core#prefLabel> \"{label}\"@en ."
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        (location, json(r)["id"].as_str().unwrap().to_owned())
+    };
+    let (location, gleam) = propose("Gleam");
+    let (_, _unison) = propose("Unison");
+    assert_eq!(
+        server.get("/skills/gleam", "text/turtle").status(),
+        StatusCode::NOT_FOUND
+    );
+    // An invalid skill is refused at once, not kept.
+    let r = server
+        .request(Method::POST, "/skills/", Some(&member))
+        .header("Content-Type", "text/turtle")
+        .body("<> a <http://www.w3.org/2004/02/skos/core#Concept> .")
+        .send()
+        .unwrap();
+    assert_eq!(problem(r).0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mine = json(
+        server
+            .request(Method::GET, "/account/skill-proposals", Some(&member))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        server
+            .request(
+                Method::GET,
+                &location.replace(&server.base, "/"),
+                Some(&member)
+            )
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Only server admins decide.
+    let accept = format!("/admin/skill-proposals/{gleam}/accept");
+    assert_eq!(
+        problem(
+            server
+                .request(Method::POST, &accept, Some(&member))
+                .send()
+                .unwrap()
+        )
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let r = server.write(Method::POST, &accept).send().unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let skill = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(skill, server.url("/skills/gleam"));
+    let doc = json(server.get("/skills/gleam", "application/ld+json"));
+    assert_eq!(doc["prefLabel"]["en"], "Gleam");
+    let all = json(
+        server
+            .write(Method::GET, "/admin/skill-proposals")
+            .send()
+            .unwrap(),
+    );
+    let left: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["Unison"]);
+    let unison = all["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = server
+        .write(
+            Method::POST,
+            &format!("/admin/skill-proposals/{unison}/reject"),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let all = json(
+        server
+            .write(Method::GET, "/admin/skill-proposals")
+            .send()
+            .unwrap(),
+    );
+    assert!(all["items"].as_array().unwrap().is_empty());
+    assert_eq!(
+        server.get("/skills/unison", "text/turtle").status(),
+        StatusCode::NOT_FOUND
+    );
+    // Both decisions are in the audit trail.
+    let audit = json(
+        server
+            .write(
+                Method::GET,
+                &format!("/admin/audit?resource=urn:coopdir:skill-proposal:{gleam}"),
+            )
+            .send()
+            .unwrap(),
+    );
+    let ops: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["delete", "create"]);
+}

@@ -387,3 +387,53 @@ fn a_server_without_any_admin_says_how_to_create_the_first_one() {
         dir.path().display()
     )));
 }
+
+#[test]
+fn a_backup_export_imported_into_an_empty_store_keeps_accounts_and_tokens() {
+    use coopdir_e2e::{StatusCode, json};
+    let mut server = Server::start_demo();
+    let (worker, token) = server.add_person("animorph", "bea@example.org", "Bea Backup", "member");
+    let data = server.data.path().to_str().unwrap().to_owned();
+    server.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.nq");
+    stdout(&run(&[
+        "export",
+        "--data",
+        &data,
+        "--backup",
+        "--output",
+        backup.to_str().unwrap(),
+    ]));
+    // Restore into the first server's data directory, emptied.
+    std::fs::remove_dir_all(&data).unwrap();
+    let out = run(&[
+        "import",
+        "--data",
+        &data,
+        "--base-url",
+        &server.base,
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.restart();
+    let me = json(
+        server
+            .request(reqwest::Method::GET, "/account", Some(&token))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(me["worker"], worker);
+    assert_eq!(
+        server
+            .request(reqwest::Method::GET, "/workers/bea-backup", None)
+            .send()
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

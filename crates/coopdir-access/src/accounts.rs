@@ -171,6 +171,13 @@ pub struct NewSession {
     pub expires: i64,
 }
 
+/// What a change to an account does to its sessions.
+enum Sessions<'a> {
+    Keep,
+    /// End them all but the one whose cookie holds this secret.
+    EndAllBut(Option<&'a str>),
+}
+
 /// The in-memory mirror of the system graphs.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -355,7 +362,9 @@ impl Invitation {
 }
 
 impl Access {
-    fn system_record(
+    /// The change record of a system resource (account, token, invitation, proposal):
+    /// never public, so it never leaves the server.
+    pub fn system_record(
         &self,
         kind: &str,
         id: &str,
@@ -500,27 +509,47 @@ impl Access {
             return Ok(account.view());
         }
         account.state = state;
+        let sessions = if state == AccountState::Disabled {
+            Sessions::EndAllBut(None)
+        } else {
+            Sessions::Keep
+        };
+        let view = self.save_account(account, sessions, actor)?;
+        tracing::info!(account = %view.id, state = ?state, "account state changed");
+        Ok(view)
+    }
+
+    /// Stores a changed account (and ends its sessions, if asked), then mirrors it; the
+    /// writer lock is held.
+    fn save_account(
+        &self,
+        account: Account,
+        sessions: Sessions<'_>,
+        actor: &Actor,
+    ) -> Result<AccountView, AccessError> {
+        let ended: Vec<Session> = match sessions {
+            Sessions::Keep => Vec::new(),
+            Sessions::EndAllBut(keep) => {
+                let keep = keep.map(hash_secret);
+                self.read()
+                    .sessions
+                    .values()
+                    .filter(|s| s.account == account.id && Some(&s.hash) != keep.as_ref())
+                    .cloned()
+                    .collect()
+            }
+        };
         let mut changes = ChangeSet::default();
         stored::put(&mut changes, &account)?;
+        for session in &ended {
+            stored::remove::<Session>(&mut changes, &session.id);
+        }
         changes.records.push(self.system_record(
             Account::KIND,
             &account.id,
             Operation::Replace,
             actor,
         ));
-        let ended: Vec<Session> = if state == AccountState::Disabled {
-            self.read()
-                .sessions
-                .values()
-                .filter(|s| s.account == account.id)
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        for session in &ended {
-            stored::remove::<Session>(&mut changes, &session.id);
-        }
         self.store.apply(&changes)?;
         let mut registry = self.write();
         for session in &ended {
@@ -528,7 +557,6 @@ impl Access {
         }
         let view = account.view();
         registry.accounts.insert(account.id.clone(), account);
-        tracing::info!(account = %view.id, state = ?state, "account state changed");
         Ok(view)
     }
 
@@ -557,31 +585,7 @@ impl Access {
             &[&stored.email, &stored.name],
         )?;
         stored.password_hash = secrets::hash_password(new)?;
-        let keep = keep.map(hash_secret);
-        let ended: Vec<Session> = self
-            .read()
-            .sessions
-            .values()
-            .filter(|s| s.account == stored.id && Some(&s.hash) != keep.as_ref())
-            .cloned()
-            .collect();
-        let mut changes = ChangeSet::default();
-        stored::put(&mut changes, &stored)?;
-        for session in &ended {
-            stored::remove::<Session>(&mut changes, &session.id);
-        }
-        changes.records.push(self.system_record(
-            Account::KIND,
-            &stored.id,
-            Operation::Replace,
-            actor,
-        ));
-        self.store.apply(&changes)?;
-        let mut registry = self.write();
-        for session in &ended {
-            registry.sessions.remove(&session.hash);
-        }
-        registry.accounts.insert(stored.id.clone(), stored);
+        self.save_account(stored, Sessions::EndAllBut(keep), actor)?;
         Ok(())
     }
 

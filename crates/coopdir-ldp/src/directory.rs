@@ -139,26 +139,38 @@ impl Directory {
     pub fn read(&self, iri: &NamedNode, principal: &Principal) -> Result<Representation, LdpError> {
         let kind = self.member_kind(iri)?;
         let show_contact = self.view_of(kind, iri, principal)?;
-        let full = self.read_graph(iri, show_contact)?;
-        let links: Vec<NamedNode> = full
-            .graph
+        let mut rep = self.read_graph(iri, show_contact)?;
+        let hidden = self.hidden_workers(&self.worker_links(&rep.graph, iri), principal)?;
+        strip_links(&mut rep, &hidden);
+        Ok(rep)
+    }
+
+    /// The local workers `graph` links to, sorted, without `iri` itself.
+    fn worker_links(&self, graph: &Graph, iri: &NamedNode) -> Vec<NamedNode> {
+        let mut links: Vec<NamedNode> = graph
             .iter()
             .filter_map(|t| match t.object {
-                TermRef::NamedNode(o) => Some(o.into_owned()),
+                TermRef::NamedNode(o)
+                    if o != iri.as_ref()
+                        && matches!(
+                            self.paths.locate(o.as_str()),
+                            Some(Location::Member(Kind::Worker, _))
+                        ) =>
+                {
+                    Some(o.into_owned())
+                }
                 _ => None,
             })
-            .filter(|o| {
-                matches!(
-                    self.paths.locate(o.as_str()),
-                    Some(Location::Member(Kind::Worker, _))
-                )
-            })
             .collect();
-        let hidden = self.hidden_workers(&links, principal)?;
-        if hidden.is_empty() {
-            return Ok(full);
-        }
-        self.read_without(iri, show_contact, &hidden)
+        links.sort_unstable();
+        links.dedup();
+        links
+    }
+
+    /// What the read rules need to know of a worker, from its cached summary.
+    fn worker_facts(&self, iri: &NamedNode) -> Result<WorkerFacts, LdpError> {
+        let summary = self.summary(Kind::Worker, iri)?;
+        Ok(WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o))))
     }
 
     /// Every resource an anonymous reader sees, as they see it, with its containment:
@@ -183,29 +195,6 @@ impl Directory {
             }
         }
         Ok(count)
-    }
-
-    /// A member resource without its links to `hidden` workers.
-    fn read_without(
-        &self,
-        iri: &NamedNode,
-        show_contact: bool,
-        hidden: &BTreeSet<NamedNode>,
-    ) -> Result<Representation, LdpError> {
-        let mut rep = self.read_graph(iri, show_contact)?;
-        if !hidden.is_empty() {
-            let links: Vec<Triple> = rep
-                .graph
-                .iter()
-                .filter(|t| matches!(t.object, TermRef::NamedNode(o) if hidden.contains(&o.into_owned())))
-                .map(TripleRef::into_owned)
-                .collect();
-            for t in &links {
-                rep.graph.remove(t);
-            }
-            rep.etag = ETag::of_graph(&rep.graph);
-        }
-        Ok(rep)
     }
 
     /// Reads a member resource; contact details are left out unless `show_contact`.
@@ -273,29 +262,12 @@ impl Directory {
             return Ok(hit);
         }
         let generation = self.cache.generation();
-        let rep = self.read_without(iri, variant.1, hidden)?;
-        let body = self.serialise(&rep.graph, iri, variant.0);
-        let mut worker_links: Vec<NamedNode> = rep
-            .graph
-            .iter()
-            .filter_map(|t| match t.object {
-                TermRef::NamedNode(o)
-                    if matches!(
-                        self.paths.locate(o.as_str()),
-                        Some(Location::Member(Kind::Worker, _))
-                    ) && o != iri.as_ref() =>
-                {
-                    Some(o.into_owned())
-                }
-                _ => None,
-            })
-            .collect();
-        worker_links.sort_unstable();
-        worker_links.dedup();
+        let mut rep = self.read_graph(iri, variant.1)?;
+        strip_links(&mut rep, hidden);
         let rendered = Arc::new(Rendered {
-            body,
+            body: self.serialise(&rep.graph, iri, variant.0),
+            worker_links: self.worker_links(&rep.graph, iri),
             etag: rep.etag,
-            worker_links,
         });
         self.cache
             .insert(generation, iri, variant, rendered.clone());
@@ -314,8 +286,7 @@ impl Directory {
         }
         let mut audience: Option<Audience> = None;
         for worker in links {
-            let summary = self.summary(Kind::Worker, worker)?;
-            let facts = WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o)));
+            let facts = self.worker_facts(worker)?;
             if facts.visibility == Visibility::Public {
                 continue;
             }
@@ -422,10 +393,7 @@ impl Directory {
         let members = self.members(kind)?;
         let mut visible = Vec::with_capacity(members.len());
         for member in members.iter() {
-            let summary = self.summary(kind, member)?;
-            if audience.can_see(&WorkerFacts::from_pairs(
-                summary.iter().map(|(p, o)| (p, o)),
-            )) {
+            if audience.can_see(&self.worker_facts(member)?) {
                 visible.push(member.clone());
             }
         }
@@ -445,10 +413,7 @@ impl Directory {
         {
             return Ok(false);
         }
-        let summary = self.summary(Kind::Worker, iri)?;
-        Ok(!audience.can_see(&WorkerFacts::from_pairs(
-            summary.iter().map(|(p, o)| (p, o)),
-        )))
+        Ok(!audience.can_see(&self.worker_facts(iri)?))
     }
 
     /// One page of a container as `audience` sees it, members embedded as summaries
@@ -809,8 +774,7 @@ impl Directory {
             return Ok(None);
         };
         let visibility = if kind == Kind::Worker {
-            let summary = self.summary(kind, iri)?;
-            WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o))).visibility
+            self.worker_facts(iri)?.visibility
         } else {
             Visibility::Public
         };
@@ -1102,6 +1066,23 @@ impl Directory {
         }
         Ok(())
     }
+}
+
+/// Removes the links to `hidden` workers from a resource as read (its version follows).
+fn strip_links(rep: &mut Representation, hidden: &BTreeSet<NamedNode>) {
+    if hidden.is_empty() {
+        return;
+    }
+    let links: Vec<Triple> = rep
+        .graph
+        .iter()
+        .filter(|t| matches!(t.object, TermRef::NamedNode(o) if hidden.contains(&o.into_owned())))
+        .map(TripleRef::into_owned)
+        .collect();
+    for t in &links {
+        rep.graph.remove(t);
+    }
+    rep.etag = ETag::of_graph(&rep.graph);
 }
 
 /// A write checked and completed, not yet validated or stored.

@@ -84,16 +84,8 @@ impl Directory {
         operation: Operation,
         principal: &Principal,
     ) -> ChangeRecord {
-        ChangeRecord {
-            resource: stored::graph_name(Proposal::KIND, id).as_str().to_owned(),
-            kind: Proposal::KIND.to_owned(),
-            operation,
-            origin: self.paths().base().to_owned(),
-            actor: principal.actor(),
-            time: now().value().to_owned(),
-            visibility_before: None,
-            visibility_after: None,
-        }
+        self.access()
+            .system_record(Proposal::KIND, id, operation, &principal.actor())
     }
 
     /// Validates a member's new skill and keeps it as a proposal; the writer lock is held.
