@@ -4,10 +4,9 @@
 
 use coopdir_e2e::{Server, parse, run};
 use oxigraph::io::RdfFormat;
-use std::path::Path;
 
 fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    manifest_dir().join("../fixtures")
 }
 
 #[test]
@@ -436,4 +435,12 @@ fn a_backup_export_imported_into_an_empty_store_keeps_accounts_and_tokens() {
             .status(),
         StatusCode::OK
     );
+}
+
+/// The package's folder, as cargo gives it when the test runs: a test binary reused from
+/// a build in another checkout would otherwise read that checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
