@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use coopdir_e2e::{Server, parse, run};
+use coopdir_e2e::{Server, manifest_dir, parse, run};
 use oxigraph::io::RdfFormat;
 
 fn fixtures() -> std::path::PathBuf {
@@ -435,12 +435,4 @@ fn a_backup_export_imported_into_an_empty_store_keeps_accounts_and_tokens() {
             .status(),
         StatusCode::OK
     );
-}
-
-/// The package's folder, as cargo gives it when the test runs: a test binary reused from
-/// a build in another checkout would otherwise read that checkout's files.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -449,3 +449,17 @@ pub fn seed(server: &Server) -> String {
     );
     "/workers/ada-lovelace".to_owned()
 }
+
+/// The tests package's folder, as cargo gives it when the test runs: a test binary reused
+/// from a build in another checkout would otherwise read that checkout's files.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The `coopdir-bench` binary, built beside `coopdir` (its generators make test data).
+pub fn bench_bin() -> PathBuf {
+    let coopdir = coopdir_bin();
+    coopdir.with_file_name(format!("coopdir-bench{}", std::env::consts::EXE_SUFFIX))
+}

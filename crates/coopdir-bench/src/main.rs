@@ -5,8 +5,10 @@
 //! Targets live in `shared/design/performance.md`; they are checked by running this, not
 //! by timed unit tests.
 
+mod esco;
 mod generate;
 mod load;
+mod search_bench;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -57,6 +59,44 @@ enum Cmd {
         #[arg(long, default_value = "bench-report.json")]
         report: PathBuf,
     },
+    /// Write an ESCO-shaped skills taxonomy (revision 2 renames, moves and drops concepts).
+    Esco {
+        #[arg(long, default_value_t = 14_000)]
+        concepts: usize,
+        #[arg(long, default_value_t = 28)]
+        languages: usize,
+        #[arg(long, default_value_t = 1)]
+        revision: u32,
+        /// Concepts revision 2 leaves out.
+        #[arg(long, default_value_t = 5)]
+        dropped: usize,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// The search scenario: index build, query latencies and memory at scale.
+    Search {
+        #[arg(long)]
+        coopdir: Option<PathBuf>,
+        #[arg(long, default_value_t = 100_000)]
+        workers: usize,
+        /// Concepts in the ESCO-shaped taxonomy (groups and skills).
+        #[arg(long, default_value_t = 1_000)]
+        skills: usize,
+        /// Requests per query scenario.
+        #[arg(long, default_value_t = 1_000)]
+        rounds: usize,
+        #[arg(long, default_value = "search-report.json")]
+        report: PathBuf,
+    },
+    /// Time importing an ESCO-sized taxonomy, then an updated one.
+    EscoImport {
+        #[arg(long)]
+        coopdir: Option<PathBuf>,
+        #[arg(long, default_value_t = 14_000)]
+        concepts: usize,
+        #[arg(long, default_value_t = 28)]
+        languages: usize,
+    },
     /// A bare axum server returning one file's bytes, for comparison (used by `run`).
     Bare {
         #[arg(long)]
@@ -93,6 +133,42 @@ fn main() -> Result<(), load::BoxError> {
             Ok(())
         }
         Cmd::Bare { listen, body } => load::bare_server(&listen, &body),
+        Cmd::Esco {
+            concepts,
+            languages,
+            revision,
+            dropped,
+            output,
+        } => {
+            let triples = esco::write(&output, concepts, languages, revision, dropped)?;
+            eprintln!(
+                "wrote {} ({concepts} concepts, {triples} triples)",
+                output.display()
+            );
+            Ok(())
+        }
+        Cmd::Search {
+            coopdir,
+            workers,
+            skills,
+            rounds,
+            report,
+        } => search_bench::run(
+            &coopdir.unwrap_or_else(sibling_coopdir),
+            workers,
+            skills,
+            rounds,
+            &report,
+        ),
+        Cmd::EscoImport {
+            coopdir,
+            concepts,
+            languages,
+        } => search_bench::esco_import(
+            &coopdir.unwrap_or_else(sibling_coopdir),
+            concepts,
+            languages,
+        ),
         Cmd::Run {
             coopdir,
             seconds,

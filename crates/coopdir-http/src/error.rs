@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use coopdir_access::AccessError;
 use coopdir_ldp::{LdpError, report_json};
+use coopdir_search::SearchError;
 use serde_json::{Value, json};
 
 /// An error as the client sees it.
@@ -14,7 +15,8 @@ pub struct ApiError {
     pub kind: &'static str,
     pub title: &'static str,
     pub detail: String,
-    pub extra: Option<Box<(&'static str, Value)>>,
+    /// Members added to the problem body.
+    pub extra: Vec<(&'static str, Value)>,
     pub headers: Vec<(header::HeaderName, String)>,
 }
 
@@ -32,7 +34,7 @@ impl ApiError {
             kind,
             title,
             detail: detail.into(),
-            extra: None,
+            extra: Vec::new(),
             headers: Vec::new(),
         }
     }
@@ -130,7 +132,7 @@ impl From<LdpError> for ApiError {
             }
             LdpError::ConflictWithReport { message, report } => {
                 let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", message);
-                err.extra = Some(Box::new(("report", report_json(&report))));
+                err.extra.push(("report", report_json(&report)));
                 err
             }
             LdpError::Invalid(report) => {
@@ -148,7 +150,7 @@ impl From<LdpError> for ApiError {
                         summary.join("; ")
                     ),
                 );
-                err.extra = Some(Box::new(("report", report_json(&report))));
+                err.extra.push(("report", report_json(&report)));
                 err
             }
             LdpError::Unprocessable(detail) => ApiError::new(
@@ -214,6 +216,38 @@ impl From<AccessError> for ApiError {
     }
 }
 
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::BadQuery {
+                message,
+                unknown,
+                suggestions,
+            } => {
+                let mut err = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-query",
+                    "Bad Search Query",
+                    message,
+                );
+                if !unknown.is_empty() {
+                    err.extra.push(("unknown", json!(unknown)));
+                }
+                if !suggestions.is_empty() {
+                    err.extra.push(("suggestions", json!(suggestions)));
+                }
+                err
+            }
+            SearchError::NotFound(detail) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not Found", detail)
+            }
+            e @ (SearchError::Store(_) | SearchError::Index(_) | SearchError::Io { .. }) => {
+                ApiError::internal(e)
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({
@@ -222,8 +256,7 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if let Some(extra) = self.extra {
-            let (key, value) = *extra;
+        for (key, value) in self.extra {
             body[key] = value;
         }
         let mut response = (

@@ -391,6 +391,9 @@ pub async fn below_resource(
         value("sub").as_deref(),
         value("id"),
     ) {
+        (Some("projects"), Some(slug), Some("candidates"), None) => {
+            crate::search::candidates(state, slug, method, uri, headers).await
+        }
         (Some("coops"), Some(slug), Some("invitations"), None) => {
             crate::accounts::coop_invitations(state, slug, method, headers, body).await
         }

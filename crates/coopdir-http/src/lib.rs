@@ -3,7 +3,8 @@
 //!
 //! Handlers are thin: they negotiate, turn credentials into a principal, parse the body
 //! and hand over to [`coopdir_ldp::Directory`] (whose synchronous store work runs on
-//! tokio's blocking pool); what a principal may do is decided by `coopdir-access`.
+//! tokio's blocking pool) or to [`coopdir_search::SearchIndex`]; what a principal may do
+//! is decided by `coopdir-access`.
 
 mod accounts;
 mod auth;
@@ -11,6 +12,8 @@ mod error;
 mod handlers;
 mod mail;
 mod negotiate;
+mod search;
+mod sparql;
 
 pub use error::ApiError;
 pub use mail::{MailConfig, Mailer};
@@ -18,6 +21,8 @@ pub use mail::{MailConfig, Mailer};
 use axum::Router;
 use axum::routing::{any, get};
 use coopdir_ldp::Directory;
+use coopdir_search::SearchIndex;
+use coopdir_sparql::PublicView;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
@@ -30,6 +35,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Members per container page unless the client asks for another size.
     pub page_size: usize,
+    /// How long one SPARQL query may run.
+    pub sparql_timeout: Duration,
+    /// Most results (solutions or triples) one SPARQL query may return.
+    pub sparql_max_results: usize,
 }
 
 impl Default for HttpConfig {
@@ -37,20 +46,35 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 1024 * 1024,
             page_size: 100,
+            sparql_timeout: Duration::from_secs(5),
+            sparql_max_results: 10_000,
         }
     }
 }
 
+pub(crate) type Shared = axum::extract::State<Arc<AppState>>;
+
+/// What every handler shares.
 pub struct AppState {
     pub directory: Arc<Directory>,
+    pub search: Arc<SearchIndex>,
+    pub sparql: Arc<PublicView>,
     pub config: HttpConfig,
     pub mailer: Mailer,
 }
 
 /// The whole API as a router.
-pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Router {
+pub fn app(
+    directory: Arc<Directory>,
+    search: Arc<SearchIndex>,
+    sparql: Arc<PublicView>,
+    config: HttpConfig,
+    mailer: Mailer,
+) -> Router {
     let state = Arc::new(AppState {
         directory,
+        search,
+        sparql,
         config,
         mailer,
     });
@@ -76,6 +100,10 @@ pub fn app(directory: Arc<Directory>, config: HttpConfig, mailer: Mailer) -> Rou
         .route("/ns", get(handlers::vocabulary))
         .route("/shapes/{name}", get(handlers::shape))
         .route("/health", get(handlers::health))
+        .route("/search", any(search::search))
+        .route("/sparql", any(sparql::sparql))
+        .route("/search/skills", any(search::skills))
+        .route("/insights/skills", any(search::insights))
         .route("/login", any(accounts::login))
         .route("/logout", any(accounts::logout))
         .route("/account", any(accounts::account))

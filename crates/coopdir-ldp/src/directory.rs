@@ -3,7 +3,7 @@
 use coopdir_access::{
     Access, AccessConfig, AccessError, Action, Audience, Principal, WorkerFacts, WriteDecision,
 };
-use coopdir_store::{Actor, ChangeRecord, ChangeSet, GraphStore, Operation};
+use coopdir_store::{Actor, ChangeRecord, ChangeSet, GraphStore, Operation, is_system_graph};
 use coopdir_syntax::{OutputFormat, write_graph};
 use coopdir_vocab::{
     CONTACT_PROPERTIES, INVERSE_LINKS, Kind, Visibility, dcterms, dir, ldp, schema,
@@ -105,6 +105,13 @@ impl Directory {
 
     /// The writer lock. A panic while holding it cannot leave a half-applied write
     /// (writes are one transaction), so a poisoned lock is safe to reuse.
+    /// Waits for the write in progress, if any, to finish, caches included: a change-log
+    /// consumer woken by the store's doorbell calls this before reading through the
+    /// directory, whose caches are brought up to date just after the store commits.
+    pub fn settled(&self) {
+        drop(self.writer_lock());
+    }
+
     pub(crate) fn writer_lock(&self) -> MutexGuard<'_, ()> {
         self.writer
             .lock()
@@ -171,6 +178,36 @@ impl Directory {
     fn worker_facts(&self, iri: &NamedNode) -> Result<WorkerFacts, LdpError> {
         let summary = self.summary(Kind::Worker, iri)?;
         Ok(WorkerFacts::from_pairs(summary.iter().map(|(p, o)| (p, o))))
+    }
+
+    /// What an anonymous reader sees of any stored resource, ours or imported from
+    /// elsewhere (an external taxonomy, later replicas): `None` when they see nothing.
+    pub fn public_graph(&self, iri: &NamedNode) -> Result<Option<Graph>, LdpError> {
+        let anonymous = Principal::anonymous();
+        if self.paths.is_local(iri.as_str()) {
+            return match self.read(iri, &anonymous) {
+                Ok(rep) => Ok(Some(rep.graph)),
+                Err(
+                    LdpError::NotFound(_)
+                    | LdpError::MethodNotAllowed(_)
+                    | LdpError::Access(AccessError::NotFound(_)),
+                ) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        let graph = self.store.graph(iri.as_ref())?;
+        if graph.is_empty() || is_system_graph(iri.as_str()) {
+            return Ok(None);
+        }
+        let facts = WorkerFacts::from_graph(&graph, iri);
+        let is_person = graph.contains(TripleRef::new(iri, rdf::TYPE, schema::PERSON));
+        if is_person && !Audience::Public.can_see(&facts) {
+            return Ok(None);
+        }
+        let mut rep = self.read_graph(iri, Audience::Public.shows_contact(&facts))?;
+        let hidden = self.hidden_workers(&self.worker_links(&rep.graph, iri), &anonymous)?;
+        strip_links(&mut rep, &hidden);
+        Ok(Some(rep.graph))
     }
 
     /// Every resource an anonymous reader sees, as they see it, with its containment:

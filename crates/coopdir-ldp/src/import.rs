@@ -7,7 +7,7 @@
 use coopdir_access::Principal;
 use coopdir_shacl::ValidationReport;
 use coopdir_store::{ChangeRecord, ChangeSet, Operation};
-use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, ldp};
+use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, dir, ldp, schema, skos};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
     Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, Triple, TripleRef,
@@ -23,6 +23,9 @@ use crate::{Directory, LdpError};
 pub struct ImportSummary {
     pub resources: usize,
     pub quads: usize,
+    /// Stored concepts of the schemes this import describes that the import left out:
+    /// kept (people may hold them), with how many people do.
+    pub missing_concepts: Vec<(NamedNode, usize)>,
 }
 
 /// Stages an import goes through, for progress display.
@@ -259,6 +262,7 @@ impl Directory {
         let summary = ImportSummary {
             resources: graphs.len(),
             quads: quads.len() + external.len(),
+            missing_concepts: self.missing_concepts(&graphs)?,
         };
         let _guard = self.writer_lock();
         let actor = principal.actor();
@@ -340,6 +344,48 @@ impl Directory {
             "imported"
         );
         Ok(summary)
+    }
+
+    /// Concepts stored in a scheme the import describes that the import does not contain.
+    /// A taxonomy update must not silently orphan people's skills, so they are kept and
+    /// reported, with the number of people holding each.
+    fn missing_concepts(
+        &self,
+        graphs: &[(NamedNode, Graph)],
+    ) -> Result<Vec<(NamedNode, usize)>, LdpError> {
+        let imported: HashSet<&NamedNode> = graphs.iter().map(|(iri, _)| iri).collect();
+        let mut schemes: HashSet<NamedNode> = HashSet::new();
+        for (iri, graph) in graphs {
+            for o in graph.objects_for_subject_predicate(iri, skos::IN_SCHEME) {
+                if let oxigraph::model::TermRef::NamedNode(s) = o {
+                    schemes.insert(s.into_owned());
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        for scheme in schemes {
+            for q in self.store().quads_with_object(scheme.as_ref().into())? {
+                let (NamedOrBlankNode::NamedNode(concept), true) =
+                    (&q.subject, q.predicate == skos::IN_SCHEME)
+                else {
+                    continue;
+                };
+                if imported.contains(concept) || q.graph_name != concept.as_ref().into() {
+                    continue;
+                }
+                let holders: HashSet<_> = self
+                    .store()
+                    .quads_with_object(concept.as_ref().into())?
+                    .into_iter()
+                    .filter(|h| h.predicate == dir::SKILL || h.predicate == schema::KNOWS_ABOUT)
+                    .map(|h| h.graph_name)
+                    .collect();
+                missing.push((concept.clone(), holders.len()));
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        Ok(missing)
     }
 
     /// Validates each resource's graph, with the types of what it links to, on all cores.

@@ -84,6 +84,10 @@ pub mod skos {
         CONCEPT_SCHEME = "http://www.w3.org/2004/02/skos/core#ConceptScheme";
         PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel";
         ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel";
+        HIDDEN_LABEL = "http://www.w3.org/2004/02/skos/core#hiddenLabel";
+        DEFINITION = "http://www.w3.org/2004/02/skos/core#definition";
+        EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch";
+        CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch";
         BROADER = "http://www.w3.org/2004/02/skos/core#broader";
         NARROWER = "http://www.w3.org/2004/02/skos/core#narrower";
         IN_SCHEME = "http://www.w3.org/2004/02/skos/core#inScheme";

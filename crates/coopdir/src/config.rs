@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub invitation_days: Option<u32>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
+    pub sparql_timeout_ms: Option<u64>,
+    pub sparql_max_results: Option<usize>,
 }
 
 impl FileConfig {
@@ -73,6 +75,12 @@ pub struct ServeArgs {
     /// The sender of those e-mails, e.g. "coopdir <directory@example.org>".
     #[arg(long, env = "COOPDIR_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Milliseconds one SPARQL query may run before it is stopped.
+    #[arg(long, env = "COOPDIR_SPARQL_TIMEOUT_MS")]
+    pub sparql_timeout_ms: Option<u64>,
+    /// Most results one SPARQL query may return.
+    #[arg(long, env = "COOPDIR_SPARQL_MAX_RESULTS")]
+    pub sparql_max_results: Option<usize>,
 }
 
 /// Serve options after layering.
@@ -87,6 +95,8 @@ pub struct ServeConfig {
     pub session_days: u32,
     pub invitation_days: u32,
     pub mail: Option<coopdir_http::MailConfig>,
+    pub sparql_timeout_ms: u64,
+    pub sparql_max_results: usize,
 }
 
 impl ServeArgs {
@@ -111,6 +121,14 @@ impl ServeArgs {
             page_size: self.page_size.or(file.page_size).unwrap_or(100),
             session_days: self.session_days.or(file.session_days).unwrap_or(14),
             invitation_days: self.invitation_days.or(file.invitation_days).unwrap_or(7),
+            sparql_timeout_ms: self
+                .sparql_timeout_ms
+                .or(file.sparql_timeout_ms)
+                .unwrap_or(5_000),
+            sparql_max_results: self
+                .sparql_max_results
+                .or(file.sparql_max_results)
+                .unwrap_or(10_000),
             mail: self
                 .smtp_url
                 .or_else(|| file.smtp_url.clone())

@@ -37,6 +37,10 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Import(String),
+    #[error(transparent)]
+    Search(#[from] coopdir_search::SearchError),
+    #[error(transparent)]
+    Sparql(#[from] coopdir_sparql::SparqlError),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -82,6 +86,74 @@ fn open_directory_with(
         Paths::new(base_url),
         access,
     )?)
+}
+
+/// Where the search index lives, beside the store's own files.
+fn search_dir(data: &Path) -> PathBuf {
+    data.join("search-index")
+}
+
+/// Opens the search index, catching it up with the store (or rebuilding it) first.
+fn open_search(
+    directory: &Directory,
+    data: &Path,
+    base_url: &str,
+) -> Result<coopdir_search::SearchIndex, CliError> {
+    let bar = ProgressBar::hidden();
+    let index = coopdir_search::SearchIndex::open(
+        directory.store().clone(),
+        Some(&search_dir(data)),
+        base_url,
+        &|stage, done, total| search_progress(&bar, stage, done, total),
+    )?;
+    bar.finish_and_clear();
+    Ok(index)
+}
+
+fn search_progress(
+    bar: &ProgressBar,
+    stage: coopdir_search::BuildStage,
+    done: usize,
+    total: usize,
+) {
+    if done == 0 {
+        bar.set_length(total as u64);
+        bar.set_message(match stage {
+            coopdir_search::BuildStage::Reading => "reading resources",
+            coopdir_search::BuildStage::Indexing => "indexing text",
+        });
+    }
+    bar.set_position(done as u64);
+}
+
+/// `coopdir reindex`: throws the search index away and builds it again, with progress.
+pub fn reindex(data: &Path, base_url: &str) -> Result<ExitCode, CliError> {
+    let directory = open_directory(data, base_url)?;
+    let dir = search_dir(data);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:18} [{bar:40}] {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let index = coopdir_search::SearchIndex::open(
+        directory.store().clone(),
+        Some(&dir),
+        base_url,
+        &|stage, done, total| search_progress(&bar, stage, done, total),
+    )?;
+    bar.finish_and_clear();
+    let state = index.read();
+    eprintln!(
+        "search index rebuilt: {} people, {} skills, {} projects in {:.1} s",
+        state.live_people().count(),
+        state.taxonomy.known_count(),
+        state.projects.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn has_resources(store: &dyn GraphStore) -> Result<bool, CliError> {
@@ -133,7 +205,12 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
             base = config.base_url
         );
     }
+    let search = Arc::new(open_search(&directory, &config.data, &config.base_url)?);
     let directory = Arc::new(directory);
+    let sparql = Arc::new(coopdir_sparql::PublicView::open(
+        directory.clone(),
+        Some(&config.data.join("public-view")),
+    )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -144,9 +221,18 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         })?;
         let address = listener.local_addr()?;
         tracing::info!(%address, base_url = %config.base_url, data = %config.data.display(), "coopdir is listening");
+        tokio::spawn(search.clone().follow());
+        tokio::spawn(sparql.clone().follow());
         let router = coopdir_http::app(
             directory,
-            coopdir_http::HttpConfig { max_body_bytes: config.max_body_bytes, page_size: config.page_size },
+            search,
+            sparql,
+            coopdir_http::HttpConfig {
+                max_body_bytes: config.max_body_bytes,
+                page_size: config.page_size,
+                sparql_timeout: std::time::Duration::from_millis(config.sparql_timeout_ms),
+                sparql_max_results: config.sparql_max_results,
+            },
             mailer,
         );
         coopdir_http::serve(listener, router).await?;
@@ -314,6 +400,18 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
         seconds,
         triples as f64 / seconds.max(1e-9)
     );
+    if !summary.missing_concepts.is_empty() {
+        eprintln!(
+            "warning: {} concepts of the imported schemes are no longer in these files; they were kept, not deleted (delete them through the API once nobody holds them):",
+            summary.missing_concepts.len()
+        );
+        for (concept, holders) in summary.missing_concepts.iter().take(20) {
+            eprintln!("  {concept} (held by {holders} people)");
+        }
+        if summary.missing_concepts.len() > 20 {
+            eprintln!("  … and {} more", summary.missing_concepts.len() - 20);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

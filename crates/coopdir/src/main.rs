@@ -73,6 +73,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Rebuild the search index from the store, with progress (the server must be stopped;
+    /// it also rebuilds a missing or outdated index by itself at start-up).
+    Reindex {
+        #[arg(long, env = "COOPDIR_DATA")]
+        data: Option<PathBuf>,
+        /// The server's base URL, which decides which IRIs are local.
+        #[arg(long, env = "COOPDIR_BASE_URL")]
+        base_url: Option<String>,
+    },
     /// Export every resource as N-Quads (one graph per resource) or Turtle.
     Export {
         #[arg(long, env = "COOPDIR_DATA")]
@@ -141,6 +150,16 @@ fn main() -> ExitCode {
                 &config::data_dir(dir, &file),
                 &config::base_url(base_url, &file),
                 &files,
+            )
+        }
+        Command::Reindex {
+            data: dir,
+            base_url,
+        } => {
+            config::init_tracing(false);
+            data::reindex(
+                &config::data_dir(dir, &file),
+                &config::base_url(base_url, &file),
             )
         }
         Command::Export {
