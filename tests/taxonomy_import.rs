@@ -39,6 +39,27 @@ fn generate(dir: &std::path::Path, revision: u32) -> std::path::PathBuf {
     file
 }
 
+/// Stops the server, imports `file` with the command line, and returns its output (the
+/// server is restarted by the caller once it has read it).
+fn import_offline(server: &mut Server, file: &std::path::Path) -> std::process::Output {
+    server.stop();
+    let data = server.data.path().to_str().expect("path").to_owned();
+    let out = run(&[
+        "import",
+        "--data",
+        &data,
+        "--base-url",
+        &server.base,
+        file.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn lookup(server: &Server, q: &str) -> serde_json::Value {
     let r = server.get(
         &format!("/search/skills?q={}", q.replace(' ', "%20")),
@@ -53,21 +74,7 @@ fn an_esco_taxonomy_imports_unchanged_and_an_update_keeps_peoples_skills() {
     let mut server = Server::start();
     let files = tempfile::tempdir().expect("tempdir");
     let first = generate(files.path(), 1);
-    let data = server.data.path().to_str().expect("path").to_owned();
-    server.stop();
-    let out = run(&[
-        "import",
-        "--data",
-        &data,
-        "--base-url",
-        &server.base,
-        first.to_str().expect("path"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    import_offline(&mut server, &first);
     server.restart();
 
     // A person holding a skill that revision 2 renames (every 10th), one it moves
@@ -119,20 +126,7 @@ fn an_esco_taxonomy_imports_unchanged_and_an_update_keeps_peoples_skills() {
 
     // The update: renamed labels, a moved skill, five concepts left out.
     let second = generate(files.path(), 2);
-    server.stop();
-    let out = run(&[
-        "import",
-        "--data",
-        &data,
-        "--base-url",
-        &server.base,
-        second.to_str().expect("path"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = import_offline(&mut server, &second);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("5 concepts of the imported schemes are no longer"),

@@ -38,6 +38,48 @@ fn pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("unreadable query string: {e}")))
 }
 
+/// The small endpoints' parameters: only `known` ones, `lang` defaulting to English and
+/// `limit` (when known) a number from 1 to `max_limit`.
+struct Options {
+    q: Option<String>,
+    lang: String,
+    limit: Option<usize>,
+}
+
+fn options(uri: &Uri, known: &[&str], max_limit: usize) -> Result<Options, ApiError> {
+    let mut options = Options {
+        q: None,
+        lang: "en".to_owned(),
+        limit: None,
+    };
+    for (k, v) in pairs(uri)? {
+        match k.as_str() {
+            "q" if known.contains(&"q") => options.q = Some(v),
+            "lang" => options.lang = v,
+            "limit" if known.contains(&"limit") => {
+                options.limit = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|l| (1..=max_limit).contains(l))
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "limit must be a number from 1 to {max_limit}"
+                            ))
+                        })?,
+                )
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}: {} takes {}",
+                    uri.path(),
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
 /// Who is asking, as the authorisation module sees it, once the index has every write
 /// committed before this request.
 async fn reader(state: &AppState, headers: &HeaderMap) -> Result<(Audience, bool), ApiError> {
@@ -193,28 +235,8 @@ pub async fn skills(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only_get(&method)?;
-    let pairs = pairs(&uri)?;
-    let mut q = None;
-    let mut lang = "en".to_owned();
-    let mut limit = 10usize;
-    for (k, v) in &pairs {
-        match k.as_str() {
-            "q" => q = Some(v.clone()),
-            "lang" => lang = v.clone(),
-            "limit" => {
-                limit = v
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=50).contains(l))
-                    .ok_or_else(|| ApiError::bad_request("limit must be a number from 1 to 50"))?
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}: /search/skills takes q, lang and limit"
-                )));
-            }
-        }
-    }
+    let Options { q, lang, limit } = options(&uri, &["q", "lang", "limit"], 50)?;
+    let limit = limit.unwrap_or(10);
     let q = q.ok_or_else(|| {
         ApiError::bad_request("q is required: the start of a skill's name, in any language")
     })?;
@@ -240,30 +262,8 @@ pub async fn candidates(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only_get(&method)?;
-    let pairs = pairs(&uri)?;
-    let mut lang = "en".to_owned();
-    let mut limit = state.config.page_size;
-    for (k, v) in &pairs {
-        match k.as_str() {
-            "lang" => lang = v.clone(),
-            "limit" => {
-                limit = v
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "limit must be a number from 1 to {MAX_PAGE_SIZE}"
-                        ))
-                    })?
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}: candidates take lang and limit"
-                )));
-            }
-        }
-    }
+    let Options { lang, limit, .. } = options(&uri, &["lang", "limit"], MAX_PAGE_SIZE)?;
+    let limit = limit.unwrap_or(state.config.page_size);
     let project = format!("{}projects/{slug}", state.directory.paths().base());
     let (audience, up_to_date) = reader(&state, &headers).await?;
     let results = run(&state.search, move |index| {
@@ -305,17 +305,7 @@ pub async fn insights(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only_get(&method)?;
-    let mut lang = "en".to_owned();
-    for (k, v) in pairs(&uri)? {
-        match k.as_str() {
-            "lang" => lang = v,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}: /insights/skills takes lang"
-                )));
-            }
-        }
-    }
+    let Options { lang, .. } = options(&uri, &["lang"], 1)?;
     let (audience, up_to_date) = reader(&state, &headers).await?;
     let items = run(&state.search, move |index| {
         Ok(index.skills_insight(&audience, today(), &lang))

@@ -15,7 +15,7 @@ use oxigraph::model::NamedNode;
 use time::Date;
 
 use crate::entries::Level;
-use crate::query::{Hit, ScoreParts, Wanted, availability_points, match_skills};
+use crate::query::{Hit, Ranked, Wanted, match_skills, rank};
 use crate::{SearchError, SearchIndex};
 
 #[derive(Debug, Clone)]
@@ -78,58 +78,19 @@ impl SearchIndex {
             })
             .collect();
         let matches = match_skills(&state, &wanted, 1);
-        let mut ranked: Vec<(f64, Hit)> = matches
-            .slots
-            .iter()
-            .filter_map(|slot| {
-                let p = state.person(*slot)?;
-                if !audience.can_see(&p.facts)
-                    || project.members.contains(&p.iri)
-                    || project.lead.as_ref() == Some(&p.iri)
-                {
-                    return None;
-                }
-                let parts = ScoreParts {
-                    coverage: matches.coverage(*slot),
-                    level: matches.level_points(*slot),
-                    availability: availability_points(p, today),
-                    text: 0.0,
-                };
-                let raw = parts.raw();
-                Some((
-                    raw,
-                    Hit {
-                        slot: *slot,
-                        iri: p.iri.clone(),
-                        name: p.name.clone(),
-                        score: (raw / ScoreParts::best_raw(wanted.len()) * 10_000.0).round()
-                            / 10_000.0,
-                        parts,
-                        matched: matches.matched(*slot, &wanted, &state.taxonomy, lang),
-                        origin: p.origin.to_string(),
-                        coops: p.facts.memberships.clone(),
-                        place: p.place.clone(),
-                        free_from: p.free_from(today),
-                        hours: p.hours,
-                    },
-                ))
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.0.total_cmp(&a.0).then_with(|| {
-                let (pa, pb) = (state.person(a.1.slot), state.person(b.1.slot));
-                pa.map(|p| &p.sort_name)
-                    .cmp(&pb.map(|p| &p.sort_name))
-                    .then_with(|| a.1.iri.as_str().cmp(b.1.iri.as_str()))
+        let eligible = matches.slots.iter().copied().filter(|slot| {
+            state.person(*slot).is_some_and(|p| {
+                audience.can_see(&p.facts)
+                    && !project.members.contains(&p.iri)
+                    && project.lead.as_ref() != Some(&p.iri)
             })
         });
-
+        let ranked = rank(&state, &matches, eligible, today, |_| 0.0);
         // The team, from those who will be free at all; ranking already prefers the
         // sooner free, and each member shows when that is.
-        let pool: Vec<&Hit> = ranked
+        let pool: Vec<&Ranked> = ranked
             .iter()
-            .map(|(_, h)| h)
-            .filter(|h| h.free_from.is_some())
+            .filter(|r| r.person.free_from(today).is_some())
             .collect();
         let mut open: Vec<u32> = project.needs.iter().map(|n| n.headcount).collect();
         let mut team: Vec<TeamMember> = Vec::new();
@@ -158,9 +119,9 @@ impl SearchIndex {
                 }
             }
             team.push(TeamMember {
-                iri: pool[i].iri.clone(),
-                name: pool[i].name.clone(),
-                free_from: pool[i].free_from,
+                iri: pool[i].person.iri.clone(),
+                name: pool[i].person.name.clone(),
+                free_from: pool[i].person.free_from(today),
                 covers,
             });
         }
@@ -190,7 +151,11 @@ impl SearchIndex {
             project: project.iri.clone(),
             needs,
             total,
-            candidates: ranked.into_iter().take(limit).map(|(_, h)| h).collect(),
+            candidates: ranked
+                .iter()
+                .take(limit)
+                .map(|r| r.hit(&matches, &wanted, &state.taxonomy, lang, today))
+                .collect(),
             team,
             uncovered,
         })

@@ -2,7 +2,7 @@
 
 use coopdir_access::policy::WorkerFacts;
 use coopdir_vocab::{dir, schema};
-use oxigraph::model::{Graph, NamedNode, NamedNodeRef, Term, TermRef};
+use oxigraph::model::{Graph, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Term, TermRef};
 use std::sync::Arc;
 use time::Date;
 
@@ -83,21 +83,7 @@ impl Person {
         let name = text(schema::NAME).unwrap_or_else(|| iri.as_str().to_owned());
         let place = text(schema::LOCATION);
         let mut skills: Vec<HeldSkill> = Vec::new();
-        for node in graph.objects_for_subject_predicate(iri, dir::HAS_SKILL) {
-            let subject = match node {
-                TermRef::BlankNode(b) => oxigraph::model::NamedOrBlankNodeRef::from(b),
-                TermRef::NamedNode(n) => n.into(),
-                _ => continue,
-            };
-            let Some(TermRef::NamedNode(skill)) =
-                graph.object_for_subject_predicate(subject, dir::SKILL)
-            else {
-                continue;
-            };
-            let level = match graph.object_for_subject_predicate(subject, dir::LEVEL) {
-                Some(TermRef::Literal(l)) => Level::parse(l.value()),
-                _ => None,
-            };
+        for (_, skill, level) in qualified(graph, iri, dir::HAS_SKILL) {
             let concept = taxonomy.intern(skill);
             match skills.iter_mut().find(|s| s.concept == concept) {
                 Some(s) => s.level = s.level.max(level),
@@ -198,21 +184,7 @@ pub struct Project {
 impl Project {
     pub fn from_graph(graph: &Graph, iri: NamedNodeRef<'_>, taxonomy: &mut Taxonomy) -> Self {
         let mut needs: Vec<Need> = Vec::new();
-        for node in graph.objects_for_subject_predicate(iri, dir::NEED) {
-            let subject = match node {
-                TermRef::BlankNode(b) => oxigraph::model::NamedOrBlankNodeRef::from(b),
-                TermRef::NamedNode(n) => n.into(),
-                _ => continue,
-            };
-            let Some(TermRef::NamedNode(skill)) =
-                graph.object_for_subject_predicate(subject, dir::SKILL)
-            else {
-                continue;
-            };
-            let level = match graph.object_for_subject_predicate(subject, dir::LEVEL) {
-                Some(TermRef::Literal(l)) => Level::parse(l.value()),
-                _ => None,
-            };
+        for (subject, skill, level) in qualified(graph, iri, dir::NEED) {
             let headcount = match graph.object_for_subject_predicate(subject, dir::HEADCOUNT) {
                 Some(TermRef::Literal(l)) => l.value().parse().unwrap_or(1).max(1),
                 _ => 1,
@@ -248,6 +220,34 @@ impl Project {
     pub fn is_looking(&self) -> bool {
         matches!(self.status.as_str(), "open" | "proposed")
     }
+}
+
+/// The nodes `subject --property-->` that name a `dir:skill` and maybe a `dir:level`
+/// (qualified skills of people, needs of projects): each node, its skill and level.
+fn qualified<'a>(
+    graph: &'a Graph,
+    subject: NamedNodeRef<'a>,
+    property: NamedNodeRef<'a>,
+) -> impl Iterator<Item = (NamedOrBlankNodeRef<'a>, NamedNodeRef<'a>, Option<Level>)> + 'a {
+    graph
+        .objects_for_subject_predicate(subject, property)
+        .filter_map(move |node| {
+            let node = match node {
+                TermRef::BlankNode(b) => NamedOrBlankNodeRef::from(b),
+                TermRef::NamedNode(n) => n.into(),
+                _ => return None,
+            };
+            let Some(TermRef::NamedNode(skill)) =
+                graph.object_for_subject_predicate(node, dir::SKILL)
+            else {
+                return None;
+            };
+            let level = match graph.object_for_subject_predicate(node, dir::LEVEL) {
+                Some(TermRef::Literal(l)) => Level::parse(l.value()),
+                _ => None,
+            };
+            Some((node, skill, level))
+        })
 }
 
 pub fn literal(graph: &Graph, subject: NamedNodeRef<'_>, p: NamedNodeRef<'_>) -> Option<String> {

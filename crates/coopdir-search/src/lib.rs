@@ -54,11 +54,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use coopdir_access::policy::Audience;
+use coopdir_store::consumer::Progress;
 use coopdir_store::{GraphStore, StoreError, is_system_graph};
 use coopdir_vocab::{Kind, schema, skos};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{Graph, GraphName, NamedNode, Term};
-use tokio::sync::watch;
 
 pub use entries::{Availability, Level, Need, Person, Project};
 pub use fulltext::DocKind;
@@ -228,7 +228,7 @@ pub struct SearchIndex {
     local_origin: Arc<str>,
     state: RwLock<State>,
     text: FullText,
-    applied: watch::Sender<u64>,
+    applied: Progress,
     /// One catch-up at a time.
     applying: Mutex<()>,
     /// Per-audience counts of people per concept (with narrower), per generation.
@@ -255,7 +255,7 @@ impl SearchIndex {
             local_origin: Arc::from(local_origin),
             state: RwLock::new(State::default()),
             text,
-            applied: watch::channel(head).0,
+            applied: Progress::new(head),
             applying: Mutex::new(()),
             supply: Mutex::new(HashMap::new()),
         };
@@ -309,7 +309,7 @@ impl SearchIndex {
 
     /// The change-log sequence the index reflects.
     pub fn applied(&self) -> u64 {
-        *self.applied.borrow()
+        self.applied.get()
     }
 
     pub fn local_origin(&self) -> &str {
@@ -545,7 +545,7 @@ impl SearchIndex {
                 self.text.commit(last)?;
             }
             cursor = last;
-            self.applied.send_replace(cursor);
+            self.applied.set(cursor);
         }
     }
 
@@ -596,35 +596,16 @@ impl SearchIndex {
 
     /// Follows the change log until the store's doorbell is dropped: a task per index.
     pub async fn follow(self: Arc<Self>) {
-        let mut doorbell = self.store.subscribe();
-        loop {
-            let index = self.clone();
-            match tokio::task::spawn_blocking(move || index.catch_up()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "search index could not apply the change log; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-                Err(e) => tracing::error!(error = %e, "search indexer stopped unexpectedly"),
-            }
-            if doorbell.changed().await.is_err() {
-                return;
-            }
-        }
+        let doorbell = self.store.subscribe();
+        coopdir_store::consumer::follow(doorbell, "search index", move || self.catch_up()).await
     }
 
     /// Waits until every write committed before this call is indexed (at most a couple
     /// of seconds; false if the index is still behind then).
     pub async fn wait_for_writes(&self) -> bool {
-        let head = self.store.head();
-        let mut applied = self.applied.subscribe();
-        if *applied.borrow() >= head {
-            return true;
-        }
-        tokio::time::timeout(CATCH_UP_WAIT, applied.wait_for(|a| *a >= head))
+        self.applied
+            .wait_for(self.store.head(), CATCH_UP_WAIT)
             .await
-            .is_ok_and(|r| r.is_ok())
     }
 
     /// People per concept (holding it or anything narrower), as `audience` sees them.

@@ -381,6 +381,75 @@ pub(crate) fn match_skills(state: &State, wanted: &[Wanted], min_coverage: usize
     matches
 }
 
+/// A person's place in a ranking.
+pub(crate) struct Ranked<'a> {
+    pub raw: f64,
+    pub person: &'a Person,
+    pub slot: Slot,
+    pub parts: ScoreParts,
+}
+
+/// `slots` ranked by the formula of the crate's doc comment, best first; `text` gives
+/// each one's free-text part.
+pub(crate) fn rank<'a>(
+    state: &'a State,
+    matches: &Matches,
+    slots: impl Iterator<Item = Slot>,
+    today: Date,
+    text: impl Fn(Slot) -> f32,
+) -> Vec<Ranked<'a>> {
+    let mut ranked: Vec<Ranked<'a>> = slots
+        .filter_map(|slot| {
+            let person = state.person(slot)?;
+            let parts = ScoreParts {
+                coverage: matches.coverage(slot),
+                level: matches.level_points(slot),
+                availability: availability_points(person, today),
+                text: text(slot),
+            };
+            Some(Ranked {
+                raw: parts.raw(),
+                person,
+                slot,
+                parts,
+            })
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.raw
+            .total_cmp(&a.raw)
+            .then_with(|| a.person.sort_name.cmp(&b.person.sort_name))
+            .then_with(|| a.person.iri.as_str().cmp(b.person.iri.as_str()))
+    });
+    ranked
+}
+
+impl Ranked<'_> {
+    pub fn hit(
+        &self,
+        matches: &Matches,
+        wanted: &[Wanted],
+        taxonomy: &Taxonomy,
+        lang: &str,
+        today: Date,
+    ) -> Hit {
+        let p = self.person;
+        Hit {
+            slot: self.slot,
+            iri: p.iri.clone(),
+            name: p.name.clone(),
+            score: (self.raw / ScoreParts::best_raw(wanted.len()) * 10_000.0).round() / 10_000.0,
+            parts: self.parts,
+            matched: matches.matched(self.slot, wanted, taxonomy, lang),
+            origin: p.origin.to_string(),
+            coops: p.facts.memberships.clone(),
+            place: p.place.clone(),
+            free_from: p.free_from(today),
+            hours: p.hours,
+        }
+    }
+}
+
 /// `3 × soon + hours` (see the crate's doc comment).
 pub(crate) fn availability_points(person: &Person, today: Date) -> u32 {
     let soon = match person.free_from(today) {
@@ -568,46 +637,27 @@ impl SearchIndex {
             .iter()
             .filter_map(|s| relevance.get(s))
             .fold(0f32, |a, b| a.max(*b));
-        let mut ranked: Vec<(f64, &Person, Slot, ScoreParts)> = candidates
-            .iter()
-            .filter_map(|slot| {
-                let p = state.person(*slot)?;
-                let parts = ScoreParts {
-                    coverage: matches.coverage(*slot),
-                    level: matches.level_points(*slot),
-                    availability: availability_points(p, today),
-                    text: match relevance.get(slot) {
-                        Some(r) if best_text > 0.0 => r / best_text * 0.99,
-                        _ => 0.0,
-                    },
-                };
-                Some((parts.raw(), p, *slot, parts))
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.sort_name.cmp(&b.1.sort_name))
-                .then_with(|| a.1.iri.as_str().cmp(b.1.iri.as_str()))
-        });
-        let facets = facets(&state, ranked.iter().map(|r| r.1), today, &request.lang);
-        let best = ScoreParts::best_raw(n);
+        let ranked = rank(
+            &state,
+            &matches,
+            candidates.into_iter(),
+            today,
+            |slot| match relevance.get(&slot) {
+                Some(r) if best_text > 0.0 => r / best_text * 0.99,
+                _ => 0.0,
+            },
+        );
+        let facets = facets(
+            &state,
+            ranked.iter().map(|r| r.person),
+            today,
+            &request.lang,
+        );
         let items = ranked
             .iter()
             .skip((request.page - 1) * request.page_size)
             .take(request.page_size)
-            .map(|(raw, p, slot, parts)| Hit {
-                slot: *slot,
-                iri: p.iri.clone(),
-                name: p.name.clone(),
-                score: (raw / best * 10_000.0).round() / 10_000.0,
-                parts: *parts,
-                matched: matches.matched(*slot, &wanted, &state.taxonomy, &request.lang),
-                origin: p.origin.to_string(),
-                coops: p.facts.memberships.clone(),
-                place: p.place.clone(),
-                free_from: p.free_from(today),
-                hours: p.hours,
-            })
+            .map(|r| r.hit(&matches, &wanted, &state.taxonomy, &request.lang, today))
             .collect();
         Ok(SearchResults {
             total: ranked.len(),

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coopdir_ldp::{Directory, LdpError};
+use coopdir_store::consumer::Progress;
 use coopdir_store::{StoreError, is_system_graph};
 use oxigraph::model::{
     GraphName, GraphNameRef, NamedNode, NamedOrBlankNode, QuadRef, Term, Triple,
@@ -29,7 +30,6 @@ use oxigraph::sparql::{
     QuerySolutionIter, SparqlEvaluator, Variable,
 };
 use oxigraph::store::Store;
-use tokio::sync::watch;
 
 /// Bumped when what the view holds changes meaning; another format is rebuilt.
 const FORMAT: u32 = 1;
@@ -83,7 +83,7 @@ pub struct PublicView {
     store: Store,
     directory: Arc<Directory>,
     cursor_file: Option<PathBuf>,
-    applied: watch::Sender<u64>,
+    applied: Progress,
     applying: Mutex<()>,
 }
 
@@ -112,12 +112,12 @@ impl PublicView {
             store,
             directory,
             cursor_file,
-            applied: watch::channel(0).0,
+            applied: Progress::new(0),
             applying: Mutex::new(()),
         };
         let resumed = match cursor {
             Some(c) if c <= head => {
-                view.applied.send_replace(c);
+                view.applied.set(c);
                 // A log that no longer reaches back to the cursor means a rebuild.
                 view.directory
                     .store()
@@ -165,7 +165,7 @@ impl PublicView {
             std::fs::write(&tmp, format!("format {FORMAT}\ncursor {seq}\n")).map_err(view_error)?;
             std::fs::rename(&tmp, file).map_err(view_error)?;
         }
-        self.applied.send_replace(seq);
+        self.applied.set(seq);
         Ok(())
     }
 
@@ -200,7 +200,7 @@ impl PublicView {
     pub fn catch_up(&self) -> Result<u64, SparqlError> {
         let _one = self.applying.lock().unwrap_or_else(|p| p.into_inner());
         let log = self.directory.store();
-        let mut cursor = *self.applied.borrow();
+        let mut cursor = self.applied.get();
         loop {
             let changes = log.changes_after(cursor, BATCH)?;
             let Some(last) = changes.last().map(|c| c.seq) else {
@@ -233,7 +233,7 @@ impl PublicView {
             cursor = last;
             if touched.is_empty() {
                 // Nothing public changed; the cursor file catches up next time.
-                self.applied.send_replace(cursor);
+                self.applied.set(cursor);
             } else {
                 self.refresh(&touched)?;
                 self.set_applied(cursor)?;
@@ -243,35 +243,15 @@ impl PublicView {
 
     /// Follows the change log until the store's doorbell is dropped.
     pub async fn follow(self: Arc<Self>) {
-        let mut doorbell = self.directory.store().subscribe();
-        loop {
-            let view = self.clone();
-            match tokio::task::spawn_blocking(move || view.catch_up()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "SPARQL view could not apply the change log; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-                Err(e) => tracing::error!(error = %e, "SPARQL view updater stopped unexpectedly"),
-            }
-            if doorbell.changed().await.is_err() {
-                return;
-            }
-        }
+        let doorbell = self.directory.store().subscribe();
+        coopdir_store::consumer::follow(doorbell, "SPARQL view", move || self.catch_up()).await
     }
 
     /// Waits (a couple of seconds at most) until writes committed before this call are
     /// in the view.
     pub async fn wait_for_writes(&self) -> bool {
         let head = self.directory.store().head();
-        let mut applied = self.applied.subscribe();
-        if *applied.borrow() >= head {
-            return true;
-        }
-        tokio::time::timeout(Duration::from_secs(2), applied.wait_for(|a| *a >= head))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.applied.wait_for(head, Duration::from_secs(2)).await
     }
 
     /// Evaluates a query over the public view, within the request's limits.

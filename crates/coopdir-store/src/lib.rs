@@ -9,6 +9,7 @@
 
 use oxigraph::io::RdfFormat;
 pub mod changes;
+pub mod consumer;
 
 pub use changes::{Actor, Change, ChangeRecord, LOG_GRAPH, Operation, account_key};
 
