@@ -75,7 +75,7 @@ pub fn run_with_input(args: &[&str], input: &str) -> Output {
     child.wait_with_output().expect("coopdir finishes")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -195,6 +195,11 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Starts the server again, on the same data and port, after [`Server::stop`].
+    pub fn start_again(&mut self) {
+        self.spawn();
     }
 
     /// Starts the server again after [`Server::stop`].

@@ -6,6 +6,7 @@
 //! by timed unit tests.
 
 mod esco;
+mod federation_bench;
 mod generate;
 mod load;
 mod search_bench;
@@ -97,6 +98,20 @@ enum Cmd {
         #[arg(long, default_value_t = 28)]
         languages: usize,
     },
+    /// Federation: B catches up on A's changes from zero, then the write-to-replica lag.
+    Federation {
+        #[arg(long)]
+        coopdir: Option<PathBuf>,
+        /// Workers on A (each one change to catch up on).
+        #[arg(long, default_value_t = 10_000)]
+        changes: usize,
+        /// Writes timed with an explicit sync.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+        /// B's pull interval for the interval-only lag, in seconds.
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+    },
     /// A bare axum server returning one file's bytes, for comparison (used by `run`).
     Bare {
         #[arg(long)]
@@ -160,6 +175,17 @@ fn main() -> Result<(), load::BoxError> {
             rounds,
             &report,
         ),
+        Cmd::Federation {
+            coopdir,
+            changes,
+            rounds,
+            interval,
+        } => federation_bench::run(
+            &coopdir.unwrap_or_else(sibling_coopdir),
+            changes,
+            rounds,
+            interval,
+        ),
         Cmd::EscoImport {
             coopdir,
             concepts,
@@ -217,7 +243,8 @@ fn wait_ready(url: &str) -> Result<(), load::BoxError> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Generous: a first start on a large store builds its indexes.
+    let deadline = Instant::now() + Duration::from_secs(600);
     while Instant::now() < deadline {
         if client
             .get(url)

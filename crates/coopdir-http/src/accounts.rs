@@ -42,7 +42,7 @@ fn method_not_allowed(allow: &'static str) -> ApiError {
 }
 
 /// A JSON or form body, parsed into `T`; the flag says whether it was a form.
-async fn read_input<T: DeserializeOwned>(
+pub(crate) async fn read_input<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -95,7 +95,7 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> 
 }
 
 /// A server admin's read of the admin API.
-fn admin_reader(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(crate) fn admin_reader(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let caller = signed_in(state, headers)?;
     state
         .directory
@@ -105,7 +105,7 @@ fn admin_reader(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
 }
 
 /// A server admin's write through the admin API.
-fn admin_writer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(crate) fn admin_writer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let caller = writer(state, headers, None)?;
     state
         .directory

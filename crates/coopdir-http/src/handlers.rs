@@ -79,7 +79,7 @@ pub(crate) async fn read_body(
     }
 }
 
-fn output_format(headers: &HeaderMap) -> Result<OutputFormat, ApiError> {
+pub(crate) fn output_format(headers: &HeaderMap) -> Result<OutputFormat, ApiError> {
     choose_output(header_str(headers, header::ACCEPT)).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
@@ -137,6 +137,14 @@ pub(crate) fn set(response: &mut Response, name: impl Into<header::HeaderName>, 
     }
 }
 
+/// The `Link` to the server's actor (its keys, outbox and inbox), on every resource.
+fn actor_link(state: &AppState) -> String {
+    format!(
+        "<{}actor>; rel=\"https://www.w3.org/ns/activitystreams#actor\"",
+        state.directory.paths().base()
+    )
+}
+
 struct Headers {
     links: Vec<String>,
     allow: &'static str,
@@ -153,6 +161,7 @@ impl Headers {
                 LDP_RDF_SOURCE.into(),
                 format!("<{shape}>; rel=\"describedby\""),
                 format!("<{shape}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\""),
+                actor_link(state),
             ],
             allow: RESOURCE_ALLOW,
             accept_post: false,
@@ -166,6 +175,7 @@ impl Headers {
             LDP_RDF_SOURCE.into(),
             LDP_CONTAINER.into(),
             LDP_BASIC_CONTAINER.into(),
+            actor_link(state),
         ];
         if let Some(kind) = kind {
             links.push(format!(

@@ -3,12 +3,14 @@
 //!
 //! Handlers are thin: they negotiate, turn credentials into a principal, parse the body
 //! and hand over to [`coopdir_ldp::Directory`] (whose synchronous store work runs on
-//! tokio's blocking pool) or to [`coopdir_search::SearchIndex`]; what a principal may do
+//! tokio's blocking pool), to [`coopdir_search::SearchIndex`] or to
+//! [`coopdir_federation::Federation`]; what a principal may do
 //! is decided by `coopdir-access`.
 
 mod accounts;
 mod auth;
 mod error;
+mod federation;
 mod handlers;
 mod mail;
 mod negotiate;
@@ -20,6 +22,7 @@ pub use mail::{MailConfig, Mailer};
 
 use axum::Router;
 use axum::routing::{any, get};
+use coopdir_federation::Federation;
 use coopdir_ldp::Directory;
 use coopdir_search::SearchIndex;
 use coopdir_sparql::PublicView;
@@ -59,6 +62,7 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     pub search: Arc<SearchIndex>,
     pub sparql: Arc<PublicView>,
+    pub federation: Arc<Federation>,
     pub config: HttpConfig,
     pub mailer: Mailer,
 }
@@ -68,6 +72,7 @@ pub fn app(
     directory: Arc<Directory>,
     search: Arc<SearchIndex>,
     sparql: Arc<PublicView>,
+    federation: Arc<Federation>,
     config: HttpConfig,
     mailer: Mailer,
 ) -> Router {
@@ -75,6 +80,7 @@ pub fn app(
         directory,
         search,
         sparql,
+        federation,
         config,
         mailer,
     });
@@ -104,6 +110,14 @@ pub fn app(
         .route("/sparql", any(sparql::sparql))
         .route("/search/skills", any(search::skills))
         .route("/insights/skills", any(search::insights))
+        .route("/actor", any(federation::actor))
+        .route("/outbox", any(federation::outbox))
+        .route("/outbox/{seq}", any(federation::activity))
+        .route("/replicas", any(federation::replicas))
+        .route("/admin/peers", any(federation::peers))
+        .route("/admin/peers/{id}", any(federation::peer))
+        .route("/admin/peers/{id}/sync", any(federation::peer_sync))
+        .route("/admin/digest", any(federation::digest))
         .route("/login", any(accounts::login))
         .route("/logout", any(accounts::logout))
         .route("/account", any(accounts::account))

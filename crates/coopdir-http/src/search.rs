@@ -33,7 +33,7 @@ fn only_get(method: &Method) -> Result<(), ApiError> {
     }
 }
 
-fn pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("unreadable query string: {e}")))
 }

@@ -738,17 +738,7 @@ impl Directory {
             None,
         ));
 
-        let mut affected: BTreeSet<NamedNode> = BTreeSet::new();
-        for quad in self.store.quads_with_object(iri.as_ref().into())? {
-            if let oxigraph::model::GraphName::NamedNode(g) = &quad.graph_name
-                && g != iri
-                && *g != container
-                && !coopdir_store::is_system_graph(g.as_str())
-            {
-                affected.insert(g.clone());
-            }
-        }
-        for g in affected {
+        for g in self.resources_linking_to(iri)? {
             let mut graph = self.store.graph(g.as_ref())?;
             remove_links_to(&mut graph, iri);
             let report = self.validate(&graph, Some(iri))?;
@@ -766,6 +756,24 @@ impl Directory {
         self.commit(&changes)?;
         tracing::info!(resource = %iri, "deleted");
         Ok(())
+    }
+
+    /// The resources (not containers, not system graphs) whose graphs link to `iri`.
+    fn resources_linking_to(&self, iri: &NamedNode) -> Result<BTreeSet<NamedNode>, LdpError> {
+        let mut linking = BTreeSet::new();
+        for quad in self.store.quads_with_object(iri.as_ref().into())? {
+            if let oxigraph::model::GraphName::NamedNode(g) = &quad.graph_name
+                && g != iri
+                && !matches!(
+                    self.paths.locate(g.as_str()),
+                    Some(Location::Root | Location::Container(_))
+                )
+                && !coopdir_store::is_system_graph(g.as_str())
+            {
+                linking.insert(g.clone());
+            }
+        }
+        Ok(linking)
     }
 
     pub(crate) fn member_kind(&self, iri: &NamedNode) -> Result<Kind, LdpError> {
@@ -921,15 +929,30 @@ impl Directory {
                 container,
             ));
         }
-        changes.records.push(self.record(
-            kind,
-            iri,
-            operation,
-            actor,
-            old.as_ref().map(|o| Visibility::of(o, iri.as_ref())),
-            Some(Visibility::of(&graph, iri.as_ref())),
-        ));
+        let before = old.as_ref().map(|o| Visibility::of(o, iri.as_ref()));
+        let after = Visibility::of(&graph, iri.as_ref());
+        changes
+            .records
+            .push(self.record(kind, iri, operation, actor, before, Some(after)));
         self.mirror_inverse_links(iri, &graph, old.as_ref(), actor, &mut changes)?;
+        if kind == Kind::Worker
+            && before.is_some_and(|b| (b == Visibility::Public) != (after == Visibility::Public))
+        {
+            // What links to a person who turned private (or public again) loses (or
+            // regains) that link in its public view: consumers of public data (the
+            // outbox, the SPARQL view) are told through a record of its own.
+            for linking in self.resources_linking_to(iri)? {
+                if !changes
+                    .records
+                    .iter()
+                    .any(|r| r.resource == linking.as_str())
+                {
+                    changes
+                        .records
+                        .extend(self.side_effect_record(&linking, actor)?);
+                }
+            }
+        }
         let mirrored = t0.elapsed();
         let etag = ETag::of_graph(&graph);
         if is_new {
@@ -1182,7 +1205,7 @@ pub(crate) fn complete_known_skills(graph: &mut Graph, iri: &NamedNode) {
 }
 
 /// A request may only describe the target resource, its `#fragments` and blank nodes.
-fn check_scope(graph: &Graph, iri: &NamedNode) -> Result<(), LdpError> {
+pub(crate) fn check_scope(graph: &Graph, iri: &NamedNode) -> Result<(), LdpError> {
     let prefix = format!("{}#", iri.as_str());
     for t in graph.iter() {
         if let NamedOrBlankNodeRef::NamedNode(s) = t.subject
@@ -1202,7 +1225,7 @@ fn check_scope(graph: &Graph, iri: &NamedNode) -> Result<(), LdpError> {
     Ok(())
 }
 
-fn subjects(graph: &Graph) -> Vec<NamedOrBlankNode> {
+pub(crate) fn subjects(graph: &Graph) -> Vec<NamedOrBlankNode> {
     let mut out: Vec<NamedOrBlankNode> = Vec::new();
     let mut seen = HashSet::new();
     for t in graph.iter() {

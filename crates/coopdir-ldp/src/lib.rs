@@ -19,6 +19,7 @@ mod patch;
 mod paths;
 mod people;
 mod proposals;
+mod replicas;
 mod shapes;
 
 pub use audit::{AuditPage, AuditQuery};
@@ -31,4 +32,7 @@ pub use patch::Patch;
 pub use paths::{Location, Paths};
 pub use people::{Joined, NewPerson, Role};
 pub use proposals::ProposalView;
+pub use replicas::{
+    ReplicaChange, ReplicaEntry, ReplicaOutcome, ReplicaRejection, replica_meta_graph,
+};
 pub use shapes::{ShapeSet, load_shapes, report_json};

@@ -316,12 +316,13 @@ impl SearchIndex {
         &self.local_origin
     }
 
-    /// Every stored resource, by kind, read into memory; returns the graphs of people
-    /// and skills for the full-text index.
+    /// Every stored resource, by kind, read into memory; returns the people and skills
+    /// that have a full-text document. Graphs are not kept: held all at once they cost
+    /// tens of kilobytes per resource, and the allocator keeps that memory afterwards.
     fn load(
         &self,
         progress: &dyn Fn(BuildStage, usize, usize),
-    ) -> Result<Vec<(NamedNode, Kind, Graph)>, SearchError> {
+    ) -> Result<Vec<(NamedNode, Kind)>, SearchError> {
         let mut resources: Vec<(NamedNode, Kind)> = Vec::new();
         let mut seen: HashSet<NamedNode> = HashSet::new();
         for q in self.store.quads_with_predicate(rdf::TYPE)? {
@@ -356,7 +357,7 @@ impl SearchIndex {
             }
             let graph = self.store.graph(iri.as_ref())?;
             if self.apply_graph(&mut state, &iri, kind, &graph) {
-                graphs.push((iri, kind, graph));
+                graphs.push((iri, kind));
             }
         }
         state.taxonomy.relink();
@@ -480,18 +481,19 @@ impl SearchIndex {
 
     fn rebuild_text(
         &self,
-        graphs: Vec<(NamedNode, Kind, Graph)>,
+        documents: Vec<(NamedNode, Kind)>,
         head: u64,
         progress: &dyn Fn(BuildStage, usize, usize),
     ) -> Result<(), SearchError> {
         self.text.clear()?;
         let state = self.read();
-        let total = graphs.len();
-        for (done, (iri, kind, graph)) in graphs.iter().enumerate() {
+        let total = documents.len();
+        for (done, (iri, kind)) in documents.iter().enumerate() {
             if done.is_multiple_of(1000) {
                 progress(BuildStage::Indexing, done, total);
             }
-            self.text_document(&state, iri, *kind, graph)?;
+            let graph = self.store.graph(iri.as_ref())?;
+            self.text_document(&state, iri, *kind, &graph)?;
         }
         drop(state);
         self.text.commit(head)?;

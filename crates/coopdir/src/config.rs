@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "coopdir-data";
@@ -22,6 +23,12 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     pub sparql_timeout_ms: Option<u64>,
     pub sparql_max_results: Option<usize>,
+    pub name: Option<String>,
+    pub peer_sync_interval: Option<String>,
+    pub peer_max_backoff: Option<String>,
+    pub peer_timeout: Option<String>,
+    pub allow_private_peers: Option<bool>,
+    pub tombstone_retention: Option<String>,
 }
 
 impl FileConfig {
@@ -81,6 +88,24 @@ pub struct ServeArgs {
     /// Most results one SPARQL query may return.
     #[arg(long, env = "COOPDIR_SPARQL_MAX_RESULTS")]
     pub sparql_max_results: Option<usize>,
+    /// The server's name on its actor document (what peers show).
+    #[arg(long, env = "COOPDIR_NAME")]
+    pub name: Option<String>,
+    /// How often each peer's outbox is pulled, e.g. 5m or 30s (±20 % jitter).
+    #[arg(long, env = "COOPDIR_PEER_SYNC_INTERVAL")]
+    pub peer_sync_interval: Option<String>,
+    /// Longest wait between attempts at a failing peer, e.g. 1h.
+    #[arg(long, env = "COOPDIR_PEER_MAX_BACKOFF")]
+    pub peer_max_backoff: Option<String>,
+    /// Time limit of one request to a peer, e.g. 30s.
+    #[arg(long, env = "COOPDIR_PEER_TIMEOUT")]
+    pub peer_timeout: Option<String>,
+    /// Follow peers on private, loopback and link-local addresses (refused by default).
+    #[arg(long, env = "COOPDIR_ALLOW_PRIVATE_PEERS")]
+    pub allow_private_peers: bool,
+    /// How long deletions stay in the outbox, e.g. 30d.
+    #[arg(long, env = "COOPDIR_TOMBSTONE_RETENTION")]
+    pub tombstone_retention: Option<String>,
 }
 
 /// Serve options after layering.
@@ -97,10 +122,26 @@ pub struct ServeConfig {
     pub mail: Option<coopdir_http::MailConfig>,
     pub sparql_timeout_ms: u64,
     pub sparql_max_results: usize,
+    pub federation: coopdir_federation::FederationConfig,
+}
+
+/// A duration option (`30s`, `5m`, `2h`, `30d`), named in the error.
+fn duration(
+    name: &str,
+    flag: Option<String>,
+    file: Option<&String>,
+    default: Duration,
+) -> Result<Duration, String> {
+    match flag.or_else(|| file.cloned()) {
+        None => Ok(default),
+        Some(text) => humantime::parse_duration(text.trim()).map_err(|e| {
+            format!("--{name} {text:?}: {e} (write a number and a unit: 30s, 5m, 2h, 30d)")
+        }),
+    }
 }
 
 impl ServeArgs {
-    pub fn resolve(self, file: &FileConfig) -> ServeConfig {
+    pub fn resolve(self, file: &FileConfig) -> Result<ServeConfig, String> {
         let listen = self
             .listen
             .or_else(|| file.listen.clone())
@@ -109,7 +150,45 @@ impl ServeArgs {
             .base_url
             .or_else(|| file.base_url.clone())
             .unwrap_or_else(|| format!("http://{listen}/"));
-        ServeConfig {
+        let federation = coopdir_federation::FederationConfig {
+            name: self
+                .name
+                .clone()
+                .or_else(|| file.name.clone())
+                .unwrap_or_else(|| format!("coopdir at {base_url}")),
+            sync_interval: duration(
+                "peer-sync-interval",
+                self.peer_sync_interval.clone(),
+                file.peer_sync_interval.as_ref(),
+                Duration::from_secs(300),
+            )?,
+            max_backoff: duration(
+                "peer-max-backoff",
+                self.peer_max_backoff.clone(),
+                file.peer_max_backoff.as_ref(),
+                Duration::from_secs(3600),
+            )?,
+            tombstone_retention: duration(
+                "tombstone-retention",
+                self.tombstone_retention.clone(),
+                file.tombstone_retention.as_ref(),
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            page_size: 200,
+            net: coopdir_federation::NetConfig {
+                total_timeout: duration(
+                    "peer-timeout",
+                    self.peer_timeout.clone(),
+                    file.peer_timeout.as_ref(),
+                    Duration::from_secs(30),
+                )?,
+                allow_private: self.allow_private_peers
+                    || file.allow_private_peers.unwrap_or(false),
+                ..coopdir_federation::NetConfig::default()
+            },
+        };
+        Ok(ServeConfig {
+            federation,
             data: data_dir(self.data, file),
             base_url,
             listen,
@@ -139,7 +218,7 @@ impl ServeArgs {
                         .or_else(|| file.smtp_from.clone())
                         .unwrap_or_else(|| "coopdir <coopdir@localhost>".into()),
                 }),
-        }
+        })
     }
 }
 
@@ -187,12 +266,27 @@ mod tests {
             toml::from_str("listen = \"127.0.0.1:9000\"\npage_size = 25\nmax_body_bytes = 10")
                 .expect("valid");
         let args = Wrapper::parse_from(["x", "--page-size", "50"]).serve;
-        let config = args.resolve(&file);
+        let config = args.resolve(&file).expect("valid");
         assert_eq!(config.page_size, 50);
         assert_eq!(config.listen, "127.0.0.1:9000");
         assert_eq!(config.base_url, "http://127.0.0.1:9000/");
         assert_eq!(config.max_body_bytes, 10);
         assert_eq!(config.data, PathBuf::from(DEFAULT_DATA));
+    }
+
+    #[test]
+    fn durations_take_units_and_a_bad_one_is_named() {
+        let file: FileConfig = toml::from_str("peer_sync_interval = \"90s\"").expect("valid");
+        let args = Wrapper::parse_from(["x", "--tombstone-retention", "2d"]).serve;
+        let config = args.resolve(&file).expect("valid");
+        assert_eq!(config.federation.sync_interval, Duration::from_secs(90));
+        assert_eq!(
+            config.federation.tombstone_retention,
+            Duration::from_secs(2 * 24 * 3600)
+        );
+        let bad = Wrapper::parse_from(["x", "--peer-timeout", "soon"]).serve;
+        let err = bad.resolve(&FileConfig::default()).expect_err("refused");
+        assert!(err.contains("--peer-timeout"), "{err}");
     }
 
     #[test]

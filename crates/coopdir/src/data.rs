@@ -41,6 +41,8 @@ pub enum CliError {
     Search(#[from] coopdir_search::SearchError),
     #[error(transparent)]
     Sparql(#[from] coopdir_sparql::SparqlError),
+    #[error(transparent)]
+    Federation(#[from] coopdir_federation::FederationError),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -153,6 +155,20 @@ pub fn reindex(data: &Path, base_url: &str) -> Result<ExitCode, CliError> {
         state.projects.len(),
         started.elapsed().as_secs_f64()
     );
+    drop(state);
+    // The SPARQL view is the other index a server would otherwise build at start-up.
+    let view_dir = data.join("public-view");
+    if view_dir.exists() {
+        std::fs::remove_dir_all(&view_dir)?;
+    }
+    let started = std::time::Instant::now();
+    eprintln!("rebuilding the SPARQL view (what an anonymous reader sees)…");
+    let directory = Arc::new(directory);
+    coopdir_sparql::PublicView::open(directory, Some(&view_dir))?;
+    eprintln!(
+        "SPARQL view rebuilt in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -211,6 +227,11 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         directory.clone(),
         Some(&config.data.join("public-view")),
     )?);
+    let federation = coopdir_federation::Federation::open(
+        directory.clone(),
+        Some(&config.data.join("federation")),
+        config.federation.clone(),
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -223,10 +244,12 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         tracing::info!(%address, base_url = %config.base_url, data = %config.data.display(), "coopdir is listening");
         tokio::spawn(search.clone().follow());
         tokio::spawn(sparql.clone().follow());
+        federation.start();
         let router = coopdir_http::app(
             directory,
             search,
             sparql,
+            federation,
             coopdir_http::HttpConfig {
                 max_body_bytes: config.max_body_bytes,
                 page_size: config.page_size,

@@ -1,5 +1,5 @@
 //! The `coopdir` command: serve the directory, manage people and credentials, import,
-//! export and validate data, read the audit trail. Configuration comes from flags, then `COOPDIR_*` environment variables,
+//! export and validate data, read the audit trail, follow peers. Configuration comes from flags, then `COOPDIR_*` environment variables,
 //! then an optional TOML file (`--config`), then defaults.
 
 mod config;
@@ -63,6 +63,11 @@ enum Command {
         #[arg(long, default_value = "50")]
         limit: usize,
     },
+    /// Follow peer servers and see their sync state (through the running server).
+    Peer {
+        #[command(subcommand)]
+        command: operator::PeerCommand,
+    },
     /// Import Turtle, N-Triples, N-Quads or JSON-LD files (validated; all or nothing).
     Import {
         #[arg(long, env = "COOPDIR_DATA")]
@@ -73,8 +78,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Rebuild the search index from the store, with progress (the server must be stopped;
-    /// it also rebuilds a missing or outdated index by itself at start-up).
+    /// Rebuild the search index and the SPARQL view from the store, with progress (the
+    /// server must be stopped; it also rebuilds a missing or outdated one at start-up).
     Reindex {
         #[arg(long, env = "COOPDIR_DATA")]
         data: Option<PathBuf>,
@@ -125,9 +130,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             config::init_tracing(args.log_json.unwrap_or(file.log_json.unwrap_or(false)));
-            data::serve(args.resolve(&file))
+            args.resolve(&file)
+                .map_err(data::CliError::Usage)
+                .and_then(data::serve)
         }
         Command::Token { command } => operator::token(command, &file),
+        Command::Peer { command } => operator::peer(command),
         Command::User { command } => operator::user(command, &file),
         Command::Invite {
             target,

@@ -437,6 +437,15 @@ impl Remote {
         )
     }
 
+    fn delete(&self, path: &str) -> Result<Value, CliError> {
+        self.answer(
+            self.client
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .send(),
+        )
+    }
+
     /// The JSON answer, or the problem the server described.
     fn answer(
         &self,
@@ -460,4 +469,99 @@ impl Remote {
             )))
         }
     }
+}
+
+/// Where a `peer` command goes: always a running server (it is the one that pulls).
+#[derive(Debug, clap::Args)]
+pub struct ServerTarget {
+    /// The running server's URL.
+    #[arg(long, env = "COOPDIR_SERVER")]
+    pub server: String,
+    /// A server-admin token.
+    #[arg(long, env = "COOPDIR_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PeerCommand {
+    /// Follow a peer server: its base URL (or its /actor). Prints the peer's id.
+    Add {
+        #[command(flatten)]
+        target: ServerTarget,
+        url: String,
+    },
+    /// The peers and their sync state: cursor, head, lag, resources held, last success and error.
+    List {
+        #[command(flatten)]
+        target: ServerTarget,
+    },
+    /// Pull from a peer now.
+    Sync {
+        #[command(flatten)]
+        target: ServerTarget,
+        id: String,
+    },
+    /// Stop following a peer and remove the copy of its data.
+    Remove {
+        #[command(flatten)]
+        target: ServerTarget,
+        id: String,
+    },
+}
+
+pub fn peer(command: PeerCommand) -> Result<ExitCode, CliError> {
+    match command {
+        PeerCommand::Add { target, url } => {
+            let remote = Remote::new(&target.server, &target.token)?;
+            let peer = remote.post("admin/peers", &json!({ "url": url }))?;
+            println!("{}", peer["id"].as_str().unwrap_or("?"));
+        }
+        PeerCommand::List { target } => {
+            let remote = Remote::new(&target.server, &target.token)?;
+            let peers = remote.get("admin/peers")?;
+            println!(
+                "{:<12}  {:<32}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  last error",
+                "id", "url", "cursor", "head", "lag", "held", "last success"
+            );
+            for p in peers["items"].as_array().cloned().unwrap_or_default() {
+                println!(
+                    "{:<12}  {:<32}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  {}",
+                    p["id"].as_str().unwrap_or("?"),
+                    p["url"].as_str().unwrap_or("?"),
+                    p["cursor"],
+                    p["head"],
+                    p["lag"],
+                    p["replicated"],
+                    p["lastSuccess"].as_str().unwrap_or("never"),
+                    p["lastError"].as_str().unwrap_or("-"),
+                );
+            }
+        }
+        PeerCommand::Sync { target, id } => {
+            let remote = Remote::new(&target.server, &target.token)?;
+            let p = remote.post(
+                &format!("admin/peers/{}/sync", path_segment(&id)),
+                &json!({}),
+            )?;
+            println!(
+                "cursor {} of {}, {} resources held{}",
+                p["cursor"],
+                p["head"],
+                p["replicated"],
+                p["lastError"]
+                    .as_str()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        PeerCommand::Remove { target, id } => {
+            let remote = Remote::new(&target.server, &target.token)?;
+            let done = remote.delete(&format!("admin/peers/{}", path_segment(&id)))?;
+            println!(
+                "removed peer {id} and {} replicated resources",
+                done["removed"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

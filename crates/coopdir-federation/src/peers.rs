@@ -1,0 +1,346 @@
+//! The peers this server follows: their durable state (one system graph each), one task
+//! per peer pulling its outbox, and the admin operations (add, remove, sync now).
+//!
+//! Each peer's task sleeps for the sync interval with ±20 % jitter (so peers added at
+//! once do not pull in lockstep), or after a failure for an exponentially growing,
+//! jittered backoff capped at `max_backoff`. A pass holds only its own peer's lock, so a
+//! peer that hangs until its timeout delays nobody else.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use coopdir_ldp::Directory;
+use coopdir_store::ChangeSet;
+use oxigraph::model::{Graph, Literal, NamedNode, NamedNodeRef, Term, Triple};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use tokio::sync::{Notify, watch};
+
+use crate::net::Net;
+use crate::{FederationConfig, FederationError};
+
+const STATE: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:peer-state");
+const PEER_PREFIX: &str = "urn:coopdir:peer:";
+
+/// What we keep about one peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerState {
+    pub id: String,
+    /// The peer's base URL: every IRI it may publish starts with it.
+    pub base: String,
+    pub actor: String,
+    pub outbox: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The last sequence of the peer's outbox fully applied here.
+    pub cursor: u64,
+    /// The peer's head at the last successful pull.
+    #[serde(default)]
+    pub head: u64,
+    pub added: String,
+    #[serde(default)]
+    pub last_success: Option<String>,
+    #[serde(default)]
+    pub last_attempt: Option<String>,
+    /// The last failure of a pull, or what was skipped in the last one.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Consecutive failed pulls (0: healthy).
+    #[serde(default)]
+    pub failures: u32,
+    /// Resources skipped in the last pull (invalid, or not the peer's to publish).
+    #[serde(default)]
+    pub skipped: usize,
+}
+
+impl PeerState {
+    pub fn graph_name(&self) -> NamedNode {
+        NamedNode::new_unchecked(format!("{PEER_PREFIX}{}", self.id))
+    }
+
+    /// The change that stores this state (in the same transaction as replica writes).
+    pub fn change(&self) -> ChangeSet {
+        let name = self.graph_name();
+        let mut graph = Graph::new();
+        graph.insert(&Triple::new(
+            name.clone(),
+            STATE,
+            Literal::from(serde_json::to_string(self).unwrap_or_default()),
+        ));
+        ChangeSet {
+            replace: vec![(name, graph)],
+            ..Default::default()
+        }
+    }
+
+    pub fn lag(&self) -> u64 {
+        self.head.saturating_sub(self.cursor)
+    }
+}
+
+/// The id of the peer with base URL `base`.
+pub fn peer_id(base: &str) -> String {
+    hex::encode(sha2::Sha256::digest(base.as_bytes()))[..12].to_owned()
+}
+
+pub(crate) struct PeerHandle {
+    pub state: Mutex<PeerState>,
+    /// Held for the duration of a pass: one pass per peer at a time.
+    pub pass: tokio::sync::Mutex<()>,
+    pub wake: Notify,
+    pub stop: watch::Sender<bool>,
+}
+
+impl PeerHandle {
+    pub fn snapshot(&self) -> PeerState {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+pub struct Peers {
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) config: FederationConfig,
+    pub(crate) net: Net,
+    peers: RwLock<BTreeMap<String, Arc<PeerHandle>>>,
+    started: Mutex<bool>,
+}
+
+impl Peers {
+    pub fn open(
+        directory: Arc<Directory>,
+        config: FederationConfig,
+    ) -> Result<Arc<Self>, FederationError> {
+        let mut peers = BTreeMap::new();
+        for quad in directory.store().quads_with_predicate(STATE)? {
+            let Term::Literal(json) = &quad.object else {
+                continue;
+            };
+            match serde_json::from_str::<PeerState>(json.value()) {
+                Ok(state) => {
+                    peers.insert(state.id.clone(), Arc::new(new_handle(state)));
+                }
+                Err(e) => tracing::error!(error = %e, "unreadable peer state; ignored"),
+            }
+        }
+        let net = Net::new(config.net.clone());
+        Ok(Arc::new(Peers {
+            directory,
+            config,
+            net,
+            peers: RwLock::new(peers),
+            started: Mutex::new(false),
+        }))
+    }
+
+    /// Starts a task for every peer (and, from now on, for peers added later).
+    pub fn start(self: &Arc<Self>) {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        for handle in self.handles() {
+            self.spawn(handle);
+        }
+    }
+
+    fn handles(&self) -> Vec<Arc<PeerHandle>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn handle(&self, id: &str) -> Result<Arc<PeerHandle>, FederationError> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| FederationError::UnknownPeer(id.to_owned()))
+    }
+
+    pub fn list(&self) -> Vec<PeerState> {
+        self.handles().iter().map(|h| h.snapshot()).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Result<PeerState, FederationError> {
+        Ok(self.handle(id)?.snapshot())
+    }
+
+    /// How many resources of each peer we hold.
+    pub fn replicated(&self, peer: &PeerState) -> Result<usize, FederationError> {
+        Ok(self
+            .directory
+            .replica_entries(&peer.base)?
+            .iter()
+            .filter(|e| !e.deleted)
+            .count())
+    }
+
+    fn spawn(self: &Arc<Self>, handle: Arc<PeerHandle>) {
+        let peers = self.clone();
+        tokio::spawn(async move { peers.run(handle).await });
+    }
+
+    async fn run(self: Arc<Self>, handle: Arc<PeerHandle>) {
+        let mut stop = handle.stop.subscribe();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let failures = {
+                let _pass = handle.pass.lock().await;
+                if *stop.borrow() {
+                    return;
+                }
+                self.pass(&handle).await;
+                handle.snapshot().failures
+            };
+            let delay = if failures == 0 {
+                jitter(self.config.sync_interval)
+            } else {
+                let exp = self
+                    .config
+                    .sync_interval
+                    .min(Duration::from_secs(30))
+                    .saturating_mul(1u32 << failures.min(16));
+                jitter(exp.min(self.config.max_backoff))
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = handle.wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// Follows the peer at `url` (its base URL or its actor's): fetches its actor, stores
+    /// the peer and starts pulling its outbox from 0.
+    pub async fn add(self: &Arc<Self>, url: &str) -> Result<PeerState, FederationError> {
+        let trimmed = url.trim();
+        let actor_url = if trimmed.ends_with("/actor") {
+            trimmed.to_owned()
+        } else {
+            format!("{}/actor", trimmed.trim_end_matches('/'))
+        };
+        let actor = self.net.get_json(&actor_url).await?;
+        let id = actor.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        if id != actor_url {
+            return Err(FederationError::BadPeer(format!(
+                "the actor at {actor_url} says its id is {id:?}: a coopdir server's actor is its base URL followed by \"actor\""
+            )));
+        }
+        let base = actor_url.trim_end_matches("actor").to_owned();
+        let outbox = actor
+            .get("outbox")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !outbox.starts_with(&base) {
+            return Err(FederationError::BadPeer(format!(
+                "the actor at {actor_url} names no outbox under {base} (outbox: {outbox:?})"
+            )));
+        }
+        let own = self.directory.paths().base();
+        if base.starts_with(own) || own.starts_with(&base) {
+            return Err(FederationError::BadPeer(format!(
+                "{base} is this server ({own}), or overlaps its base URL"
+            )));
+        }
+        for other in self.list() {
+            if other.base == base {
+                return Err(FederationError::AlreadyFollowed(base, other.id));
+            }
+            if other.base.starts_with(&base) || base.starts_with(&other.base) {
+                return Err(FederationError::BadPeer(format!(
+                    "{base} overlaps the base URL of peer {} ({}): an origin may only publish under its own base URL",
+                    other.id, other.base
+                )));
+            }
+        }
+        let state = PeerState {
+            id: peer_id(&base),
+            base,
+            actor: actor_url,
+            outbox,
+            name: actor
+                .get("name")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            cursor: 0,
+            head: 0,
+            added: crate::sync::now(),
+            last_success: None,
+            last_attempt: None,
+            last_error: None,
+            failures: 0,
+            skipped: 0,
+        };
+        self.directory.store().apply(&state.change())?;
+        tracing::info!(peer = %state.id, base = %state.base, "following a new peer");
+        let handle = Arc::new(new_handle(state.clone()));
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(state.id.clone(), handle.clone());
+        if *self.started.lock().unwrap_or_else(|p| p.into_inner()) {
+            self.spawn(handle);
+        }
+        Ok(state)
+    }
+
+    /// Pulls from the peer now and returns its state after the pass.
+    pub async fn sync_now(&self, id: &str) -> Result<PeerState, FederationError> {
+        let handle = self.handle(id)?;
+        {
+            let _pass = handle.pass.lock().await;
+            self.pass(&handle).await;
+        }
+        Ok(handle.snapshot())
+    }
+
+    /// Stops following a peer and removes its replica; returns how many resources went.
+    pub async fn remove(&self, id: &str) -> Result<usize, FederationError> {
+        let handle = self.handle(id)?;
+        handle.stop.send_replace(true);
+        // Wait for a pass in progress: it must not write after the replica is gone.
+        let _pass = handle.pass.lock().await;
+        let state = handle.snapshot();
+        let directory = self.directory.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            let extra = ChangeSet {
+                drop: vec![state.graph_name()],
+                ..Default::default()
+            };
+            directory.drop_replicas(&state.base, extra)
+        })
+        .await
+        .map_err(|e| FederationError::BadPeer(format!("removal stopped: {e}")))??;
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        tracing::info!(
+            peer = id,
+            removed,
+            "stopped following a peer; its replica is gone"
+        );
+        Ok(removed)
+    }
+}
+
+fn new_handle(state: PeerState) -> PeerHandle {
+    PeerHandle {
+        state: Mutex::new(state),
+        pass: tokio::sync::Mutex::new(()),
+        wake: Notify::new(),
+        stop: watch::channel(false).0,
+    }
+}
+
+/// `d` ± 20 %.
+fn jitter(d: Duration) -> Duration {
+    let factor: f64 = 0.8 + rand::random::<f64>() * 0.4;
+    d.mul_f64(factor)
+}
