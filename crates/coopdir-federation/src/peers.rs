@@ -7,6 +7,7 @@
 //! peer that hangs until its timeout delays nobody else.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -87,6 +88,8 @@ pub fn peer_id(base: &str) -> String {
 
 pub(crate) struct PeerHandle {
     pub state: Mutex<PeerState>,
+    /// How many of the peer's resources we hold (counted at start-up, then kept).
+    pub held: AtomicUsize,
     /// Held for the duration of a pass: one pass per peer at a time.
     pub pass: tokio::sync::Mutex<()>,
     pub wake: Notify,
@@ -119,7 +122,10 @@ impl Peers {
             };
             match serde_json::from_str::<PeerState>(json.value()) {
                 Ok(state) => {
-                    peers.insert(state.id.clone(), Arc::new(new_handle(state)));
+                    let handle = new_handle(state);
+                    let held = Self::count_held(&directory, &handle.snapshot().base)?;
+                    handle.held.store(held, Ordering::Relaxed);
+                    peers.insert(handle.snapshot().id, Arc::new(handle));
                 }
                 Err(e) => tracing::error!(error = %e, "unreadable peer state; ignored"),
             }
@@ -168,11 +174,15 @@ impl Peers {
         Ok(self.handle(id)?.snapshot())
     }
 
-    /// How many resources of each peer we hold.
-    pub fn replicated(&self, peer: &PeerState) -> Result<usize, FederationError> {
-        Ok(self
-            .directory
-            .replica_entries(&peer.base)?
+    /// How many resources of a peer we hold.
+    pub fn replicated(&self, id: &str) -> usize {
+        self.handle(id)
+            .map_or(0, |h| h.held.load(Ordering::Relaxed))
+    }
+
+    fn count_held(directory: &Directory, base: &str) -> Result<usize, FederationError> {
+        Ok(directory
+            .replica_entries(base)?
             .iter()
             .filter(|e| !e.deleted)
             .count())
@@ -333,6 +343,7 @@ impl Peers {
 fn new_handle(state: PeerState) -> PeerHandle {
     PeerHandle {
         state: Mutex::new(state),
+        held: AtomicUsize::new(0),
         pass: tokio::sync::Mutex::new(()),
         wake: Notify::new(),
         stop: watch::channel(false).0,

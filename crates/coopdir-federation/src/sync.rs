@@ -178,6 +178,18 @@ impl Peers {
         let mut pages = 0;
         let done_cursor = loop {
             state.head = page.head;
+            let last = page.cursor >= page.head
+                || page.cursor <= after
+                || seen.is_none() && pages + 1 >= MAX_PAGES_PER_PASS;
+            // The next page is fetched while this one is checked and stored: the peer
+            // renders while we validate, instead of each waiting for the other.
+            let next = (!last).then(|| {
+                let (net, url) = (self.net.clone(), self.page_url(state, page.cursor));
+                tokio::spawn(async move {
+                    let doc = net.get_json(&url).await;
+                    (url, doc)
+                })
+            });
             // Validation reads the store: off the async workers' hands.
             let (changes, mut newly_held) =
                 tokio::task::block_in_place(|| self.check_page(state, &page, seen.as_mut(), log))?;
@@ -187,19 +199,20 @@ impl Peers {
                 Some(first_held) => page.cursor.min(first_held - 1).max(state.cursor),
                 None => page.cursor.max(state.cursor),
             };
-            self.store(state, changes, log).await?;
+            self.store(handle, state, changes, log).await?;
             // Readers of the peer list see the progress between pages.
             *handle.state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
             pages += 1;
             // A full re-sync reads to the end (its sweep needs every page); otherwise the
             // next pass goes on where this one stopped.
-            let enough = seen.is_none() && pages >= MAX_PAGES_PER_PASS;
-            if page.cursor >= page.head || page.cursor <= after || enough {
+            let Some(next) = next else {
                 break page.cursor.max(after);
-            }
+            };
             after = page.cursor;
-            url = self.page_url(state, after);
-            page = parse_page(&self.net.get_json(&url).await?, &url)?;
+            let (url, doc) = next
+                .await
+                .map_err(|e| FederationError::BadPeer(format!("fetching a page stopped: {e}")))?;
+            page = parse_page(&doc?, &url)?;
         };
         let mut changes = tokio::task::block_in_place(|| self.retry_held(state, held, log))?;
         if let Some(seen) = seen {
@@ -215,7 +228,7 @@ impl Peers {
             }
         }
         state.cursor = done_cursor.max(state.cursor);
-        self.store(state, changes, log).await?;
+        self.store(handle, state, changes, log).await?;
         Ok(())
     }
 
@@ -308,6 +321,7 @@ impl Peers {
     /// Stores replica changes with the peer's state (its cursor) in one transaction.
     async fn store(
         &self,
+        handle: &PeerHandle,
         state: &PeerState,
         changes: Vec<(u64, ReplicaChange)>,
         log: &mut PassLog,
@@ -323,6 +337,11 @@ impl Peers {
                 })??;
         log.stored += outcome.stored;
         log.deleted += outcome.deleted;
+        let held = handle.held.load(std::sync::atomic::Ordering::Relaxed);
+        handle.held.store(
+            (held + outcome.created).saturating_sub(outcome.deleted),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(())
     }
 

@@ -107,7 +107,7 @@ pub async fn activity(
 fn peer_json(state: &AppState, peer: &PeerState) -> Value {
     let mut value = serde_json::to_value(peer).unwrap_or(Value::Null);
     value["lag"] = json!(peer.lag());
-    value["replicated"] = json!(state.federation.peers().replicated(peer).unwrap_or(0));
+    value["replicated"] = json!(state.federation.peers().replicated(&peer.id));
     value["url"] = json!(peer.base);
     value
 }

@@ -60,6 +60,8 @@ impl ReplicaChange {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaOutcome {
     pub stored: usize,
+    /// Of those stored, how many were new here.
+    pub created: usize,
     pub deleted: usize,
     /// Changes older than (or the same as) the copy already held.
     pub stale: usize,
@@ -274,6 +276,7 @@ impl Directory {
                         .insert
                         .extend(meta_quads(&meta, iri, *seq, &fetched, false));
                     outcome.stored += 1;
+                    outcome.created += usize::from(!existed);
                 }
                 ReplicaChange::Delete { .. } => {
                     if existed {
