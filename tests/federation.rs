@@ -1,6 +1,6 @@
 //! Federation, pull half: real coopdir processes on loopback following each other.
 
-use coopdir_e2e::{Server, free_port, json, manifest_dir, seed};
+use coopdir_e2e::{Server, free_port, json, manifest_dir, run, seed};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
@@ -169,8 +169,20 @@ fn a_follower_keeps_replicas_of_two_peers_through_changes_crashes_and_outages() 
     assert_eq!(copy["graph"]["name"], "Ada Lovelace");
     // Logged-out readers never see e-mail addresses; neither do peers.
     assert!(copy["graph"].get("email").is_none(), "{copy}");
-    // Replicas are searchable on B, with their origin.
+    // Replicas are searchable on B, with their origin, and in B's SPARQL endpoint.
     assert!(search_names(&b, "Hopper").contains(&format!("Grace Hopper @ {}", a.base)));
+    let r = b
+        .client()
+        .get(b.url("/sparql"))
+        .query(&[(
+            "query",
+            format!("ASK {{ <{ada}> <http://schema.org/name> \"Ada Lovelace\" }}"),
+        )])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .expect("GET /sparql");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r)["boolean"], true);
 
     // Updates, creates, a membership change, a worker turning private, a delete, and a
     // worker that is private from the start.
@@ -614,8 +626,32 @@ fn a_follower_behind_the_horizon_resyncs_and_sweeps_what_was_deleted() {
     add_worker(&a, "gone", "Soon Gone", "");
     // B pulls only when asked, so the deletion ages past A's retention before it looks.
     let b = Server::start_with(&["--allow-private-peers", "--peer-sync-interval", "1h"]);
-    let a_id = follow(&b, &a.base);
+    // Through the command line this time, as an operator would.
+    let added = run(&[
+        "peer", "add", &a.base, "--server", &b.base, "--token", &b.token,
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let a_id = String::from_utf8(added.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(a_id.len(), 12, "{a_id}");
     sync(&b, &a_id);
+    let listed = run(&["peer", "list", "--server", &b.base, "--token", &b.token]);
+    let listed = String::from_utf8(listed.stdout).expect("utf-8");
+    assert!(
+        listed.contains(&a_id) && listed.contains(&a.base),
+        "{listed}"
+    );
+    let again = run(&[
+        "peer", "add", &a.base, "--server", &b.base, "--token", &b.token,
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already followed"));
     assert!(live_replica(&b, &a.url("/workers/gone")).is_some());
     let r = a
         .write(Method::DELETE, "/workers/gone")

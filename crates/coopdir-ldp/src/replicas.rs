@@ -164,13 +164,7 @@ impl Directory {
         if let Err(e) = check_scope(graph, iri) {
             return Ok(Err(ReplicaRejection::Scope(e.to_string())));
         }
-        let Some(kind) = graph
-            .objects_for_subject_predicate(iri, rdf::TYPE)
-            .find_map(|t| match t {
-                TermRef::NamedNode(class) => Kind::for_class(class),
-                _ => None,
-            })
-        else {
+        let Some(kind) = kind_of(graph, iri) else {
             return Ok(Err(ReplicaRejection::UnknownKind));
         };
         let mut data = self.with_linked_types(graph, None)?;
@@ -251,13 +245,8 @@ impl Directory {
             let existed = !before.is_empty();
             match change {
                 ReplicaChange::Put { graph, .. } => {
-                    let kind = graph
-                        .objects_for_subject_predicate(iri, rdf::TYPE)
-                        .find_map(|t| match t {
-                            TermRef::NamedNode(class) => Kind::for_class(class),
-                            _ => None,
-                        })
-                        .unwrap_or(Kind::Worker);
+                    // Checked before: a replica always has a kind.
+                    let kind = kind_of(graph, iri).unwrap_or(Kind::Worker);
                     changes.records.push(replica_record(
                         kind,
                         iri,
@@ -351,6 +340,7 @@ impl Directory {
     }
 }
 
+/// The kind of resource `graph` says `iri` is.
 fn kind_of(graph: &Graph, iri: &NamedNode) -> Option<Kind> {
     graph
         .objects_for_subject_predicate(iri, rdf::TYPE)
