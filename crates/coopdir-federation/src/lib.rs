@@ -136,10 +136,6 @@ impl Federation {
         &self.peers
     }
 
-    pub fn directory(&self) -> &Arc<Directory> {
-        &self.directory
-    }
-
     pub fn actor_id(&self) -> String {
         format!("{}actor", self.directory.paths().base())
     }

@@ -139,10 +139,6 @@ impl Net {
         Net { client, config }
     }
 
-    pub fn config(&self) -> &NetConfig {
-        &self.config
-    }
-
     /// Checks that `url` is one we may send a request to.
     pub fn check(&self, url: &str) -> Result<Url, FetchError> {
         let parsed = Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_owned()))?;

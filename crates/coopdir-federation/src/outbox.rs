@@ -223,11 +223,6 @@ impl Outbox {
         entries
     }
 
-    /// The sequence of the latest change of `resource` in the view.
-    pub fn seq_of(&self, resource: &str) -> Option<u64> {
-        self.read().by_resource.get(resource).copied()
-    }
-
     /// The activities after `after`, at most `limit`.
     pub fn page(&self, after: u64, limit: usize) -> Result<OutboxPage, FederationError> {
         let limit = limit.clamp(1, MAX_PAGE);
