@@ -3,13 +3,12 @@
 //! its replica on B with an explicit sync and with the pull interval.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::load::BoxError;
-use crate::{Guard, coopdir_cmd, free_port, generate, wait_ready};
+use crate::{Guard, coopdir_cmd, free_port, generate, spawn_server, wait_ready};
 
 struct Node {
     base: String,
@@ -22,18 +21,7 @@ fn start(coopdir: &Path, data: &Path, port: u16, extra: &[&str]) -> Result<Node,
     let token = coopdir_cmd(coopdir, &["token", "create", "--admin", "--data", data_s])?
         .trim()
         .to_owned();
-    let server = Command::new(coopdir)
-        .args([
-            "serve",
-            "--data",
-            data_s,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
-        .env("COOPDIR_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let server = spawn_server(coopdir, data_s, port, extra)?;
     let base = format!("http://127.0.0.1:{port}/");
     let node = Node {
         base,

@@ -266,6 +266,22 @@ fn peak_memory_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// `coopdir serve` on `data` and a loopback port, logging warnings only.
+fn spawn_server(coopdir: &Path, data: &str, port: u16, extra: &[&str]) -> std::io::Result<Child> {
+    Command::new(coopdir)
+        .args([
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra)
+        .env("COOPDIR_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+}
+
 fn coopdir_cmd(coopdir: &Path, args: &[&str]) -> Result<String, load::BoxError> {
     coopdir_cmd_with_input(coopdir, args, "")
 }
@@ -366,17 +382,7 @@ fn run(
     .trim()
     .to_owned();
 
-    let server = Command::new(coopdir)
-        .args([
-            "serve",
-            "--data",
-            data_s,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("COOPDIR_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let server = spawn_server(coopdir, data_s, port, &[])?;
     let server_pid = server.id();
     let server = Guard(server);
     wait_ready(&format!("{base}health"))?;

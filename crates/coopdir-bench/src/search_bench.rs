@@ -3,7 +3,6 @@
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::esco;
 use crate::load::BoxError;
-use crate::{Guard, coopdir_cmd, free_port, peak_memory_mib, wait_ready};
+use crate::{Guard, coopdir_cmd, free_port, peak_memory_mib, spawn_server, wait_ready};
 
 const PLACES: [&str; 20] = [
     "London, UK",
@@ -218,17 +217,7 @@ pub fn run(
     println!("coopdir reindex (read the store, build the full-text index): {reindex_s:.1} s");
 
     let started = Instant::now();
-    let server = Command::new(coopdir)
-        .args([
-            "serve",
-            "--data",
-            data_s,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("COOPDIR_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let server = spawn_server(coopdir, data_s, port, &[])?;
     let pid = server.id();
     let server = Guard(server);
     wait_ready(&format!("{base}health"))?;
