@@ -20,14 +20,7 @@ use crate::search::pairs;
 use crate::{AppState, Shared};
 
 fn only_get(method: &Method) -> Result<(), ApiError> {
-    if method == Method::GET || method == Method::HEAD {
-        Ok(())
-    } else {
-        Err(ApiError::method_not_allowed(
-            "GET, HEAD",
-            "this path is read-only: use GET",
-        ))
-    }
+    crate::handlers::only_get(method, "this path")
 }
 
 fn activity_response(value: &Value) -> Response {

@@ -131,6 +131,18 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     })
 }
 
+/// Refuses anything but GET and HEAD on a read-only endpoint (`what`: "search", …).
+pub(crate) fn only_get(method: &axum::http::Method, what: &str) -> Result<(), ApiError> {
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed(
+            "GET, HEAD",
+            format!("{what} is read-only: use GET"),
+        ))
+    }
+}
+
 pub(crate) fn set(response: &mut Response, name: impl Into<header::HeaderName>, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name.into(), v);

@@ -23,14 +23,7 @@ fn today() -> time::Date {
 }
 
 fn only_get(method: &Method) -> Result<(), ApiError> {
-    if method == Method::GET || method == Method::HEAD {
-        Ok(())
-    } else {
-        Err(ApiError::method_not_allowed(
-            "GET, HEAD",
-            "search is read-only: use GET",
-        ))
-    }
+    crate::handlers::only_get(method, "search")
 }
 
 pub(crate) fn pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {

@@ -796,16 +796,15 @@ impl Directory {
         before: Option<Visibility>,
         after: Option<Visibility>,
     ) -> ChangeRecord {
-        ChangeRecord {
-            resource: iri.as_str().to_owned(),
-            kind: kind.shape_name().to_owned(),
+        change_record(
+            kind,
+            iri,
             operation,
-            origin: self.paths.base().to_owned(),
-            actor: actor.clone(),
-            time: now().value().to_owned(),
-            visibility_before: before,
-            visibility_after: after,
-        }
+            self.paths.base(),
+            actor,
+            before,
+            after,
+        )
     }
 
     /// The record of a resource changed as a side effect (a link to or from it kept
@@ -1160,6 +1159,28 @@ fn name_of(graph: &Graph, subject: &NamedNode) -> Option<String> {
         }
     }
     None
+}
+
+/// A change-log record of a write to a resource of `origin` (ours, or a peer's replica).
+pub(crate) fn change_record(
+    kind: Kind,
+    iri: &NamedNode,
+    operation: Operation,
+    origin: &str,
+    actor: &Actor,
+    before: Option<Visibility>,
+    after: Option<Visibility>,
+) -> ChangeRecord {
+    ChangeRecord {
+        resource: iri.as_str().to_owned(),
+        kind: kind.shape_name().to_owned(),
+        operation,
+        origin: origin.to_owned(),
+        actor: actor.clone(),
+        time: now().value().to_owned(),
+        visibility_before: before,
+        visibility_after: after,
+    }
 }
 
 pub(crate) fn now() -> Literal {

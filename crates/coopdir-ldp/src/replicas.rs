@@ -10,13 +10,13 @@
 use std::collections::HashMap;
 
 use coopdir_shacl::ValidationReport;
-use coopdir_store::{Actor, ChangeRecord, ChangeSet, Operation, is_system_graph};
+use coopdir_store::{Actor, ChangeSet, Operation, is_system_graph};
 use coopdir_vocab::{Kind, Visibility};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{Graph, Literal, NamedNode, NamedNodeRef, Quad, Term, TermRef, TripleRef};
 use sha2::Digest;
 
-use crate::directory::{check_scope, now};
+use crate::directory::{change_record, check_scope, now};
 use crate::{Directory, LdpError};
 
 const SEQ: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:replica-seq");
@@ -247,7 +247,7 @@ impl Directory {
                 ReplicaChange::Put { graph, .. } => {
                     // Checked before: a replica always has a kind.
                     let kind = kind_of(graph, iri).unwrap_or(Kind::Worker);
-                    changes.records.push(replica_record(
+                    changes.records.push(change_record(
                         kind,
                         iri,
                         if existed {
@@ -270,7 +270,7 @@ impl Directory {
                 ReplicaChange::Delete { .. } => {
                     if existed {
                         let kind = kind_of(&before, iri).unwrap_or(Kind::Worker);
-                        changes.records.push(replica_record(
+                        changes.records.push(change_record(
                             kind,
                             iri,
                             Operation::Delete,
@@ -321,7 +321,7 @@ impl Directory {
             if graph.is_empty() {
                 continue;
             }
-            changes.records.push(replica_record(
+            changes.records.push(change_record(
                 kind_of(&graph, &entry.iri).unwrap_or(Kind::Worker),
                 &entry.iri,
                 Operation::Delete,
@@ -348,27 +348,6 @@ fn kind_of(graph: &Graph, iri: &NamedNode) -> Option<Kind> {
             TermRef::NamedNode(class) => Kind::for_class(class),
             _ => None,
         })
-}
-
-fn replica_record(
-    kind: Kind,
-    iri: &NamedNode,
-    operation: Operation,
-    origin: &str,
-    actor: &Actor,
-    before: Option<Visibility>,
-    after: Option<Visibility>,
-) -> ChangeRecord {
-    ChangeRecord {
-        resource: iri.as_str().to_owned(),
-        kind: kind.shape_name().to_owned(),
-        operation,
-        origin: origin.to_owned(),
-        actor: actor.clone(),
-        time: now().value().to_owned(),
-        visibility_before: before,
-        visibility_after: after,
-    }
 }
 
 /// The metadata quads of one entry.
