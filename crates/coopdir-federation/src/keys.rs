@@ -59,6 +59,11 @@ impl ActorKey {
         format!("z{}", bs58::encode(bytes).into_string())
     }
 
+    /// The 32-byte secret seed (for the signature library).
+    pub fn seed(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
     /// The public key as SPKI PEM, for software that reads `publicKeyPem`.
     pub fn public_pem(&self) -> String {
         self.signing
@@ -66,6 +71,14 @@ impl ActorKey {
             .to_public_key_pem(LineEnding::LF)
             .unwrap_or_default()
     }
+}
+
+/// The raw Ed25519 public key of a `publicKeyMultibase` (`z` + base58btc of the
+/// multicodec prefix and the key).
+pub fn decode_multikey(multibase: &str) -> Option<Vec<u8>> {
+    let bytes = bs58::decode(multibase.strip_prefix('z')?).into_vec().ok()?;
+    let raw = bytes.strip_prefix(&ED25519_PUB[..])?;
+    (raw.len() == 32).then(|| raw.to_vec())
 }
 
 #[cfg(unix)]

@@ -1,5 +1,5 @@
-//! Federation, the pull half: this server's actor and keys, its outbox (a view of the
-//! change log), the peers it follows and the replicas of their public data.
+//! Federation: this server's actor and keys, its outbox (a view of the change log), the
+//! peers it follows and the replicas of their public data, pulled and pushed.
 //!
 //! - [`keys`]: the Ed25519 key pair published on `/actor`.
 //! - [`outbox`]: `/outbox?after=SEQ`, the log compacted to the latest change of every
@@ -12,16 +12,27 @@
 //!   sweep when the cursor is older than the peer's horizon.
 //! - [`digest`]: per-origin digests over the RDFC-1.0 canonical form of each resource.
 //! - [`net`]: outbound HTTP with timeouts, a size limit and the private-address rule.
+//! - [`signatures`]: RFC 9421 signatures on every server-to-server POST.
+//! - [`inbox`]: the LDN inbox: verified activities applied in order, subscriptions,
+//!   inert notifications from plain LDN senders when the operator allows them.
+//! - [`delivery`]: the servers following us, one worker each pushing the outbox from a
+//!   durable cursor, with retries, dead letters and pauses, on an injectable [`clock`].
+//! - [`limits`]: the JSON depth limit, checked while a body streams in.
 //!
 //! Nothing here is called on the write path: the outbox follows the change log, and
 //! replicas are written through `coopdir-ldp` like any other write, with records whose
 //! origin is the peer, so search and the SPARQL view index them.
 
+pub mod clock;
+pub mod delivery;
 pub mod digest;
+pub mod inbox;
 pub mod keys;
+pub mod limits;
 pub mod net;
 pub mod outbox;
 pub mod peers;
+pub mod signatures;
 pub mod sync;
 pub mod vocab;
 
@@ -36,11 +47,14 @@ use coopdir_ldp::{Directory, LdpError};
 use coopdir_store::StoreError;
 use serde_json::{Value, json};
 
+pub use clock::Clock;
+pub use delivery::{DeliveryConfig, FollowerState, Followers};
 pub use digest::OriginDigest;
+pub use inbox::{Inbox, InboxConfig, InboxError, Notification};
 pub use keys::ActorKey;
 pub use net::{FetchError, NetConfig};
 pub use outbox::{Outbox, OutboxPage};
-pub use peers::{PeerState, Peers};
+pub use peers::{PeerState, Peers, Subscription};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FederationError {
@@ -52,6 +66,8 @@ pub enum FederationError {
     BadPeer(String),
     #[error("no peer {0}: see GET /admin/peers for the peers this server follows")]
     UnknownPeer(String),
+    #[error("no follower {0}: see GET /admin/followers for the servers following this one")]
+    UnknownFollower(String),
     #[error("{0} is already followed (peer {1})")]
     AlreadyFollowed(String, String),
     #[error(transparent)]
@@ -76,6 +92,8 @@ pub struct FederationConfig {
     /// Activities asked for per outbox page.
     pub page_size: usize,
     pub net: NetConfig,
+    pub inbox: InboxConfig,
+    pub delivery: DeliveryConfig,
 }
 
 impl Default for FederationConfig {
@@ -87,6 +105,8 @@ impl Default for FederationConfig {
             tombstone_retention: Duration::from_secs(30 * 24 * 3600),
             page_size: 200,
             net: NetConfig::default(),
+            inbox: InboxConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -97,6 +117,8 @@ pub struct Federation {
     key: ActorKey,
     outbox: Arc<Outbox>,
     peers: Arc<Peers>,
+    followers: Arc<Followers>,
+    inbox: Inbox,
     config: FederationConfig,
 }
 
@@ -112,12 +134,33 @@ impl Federation {
             None => ActorKey::ephemeral(),
         };
         let outbox = Arc::new(Outbox::open(directory.clone(), config.tombstone_retention)?);
-        let peers = Peers::open(directory.clone(), config.clone())?;
+        let net = net::Net::new(config.net.clone());
+        let key_id = format!("{}actor#main-key", directory.paths().base());
+        let courier = delivery::Courier {
+            net: net.clone(),
+            signer: signatures::Signer::new(&key, key_id).map_err(FederationError::Key)?,
+        };
+        let peers = Peers::open(directory.clone(), config.clone(), courier.clone())?;
+        let followers = Followers::open(
+            directory.clone(),
+            outbox.clone(),
+            courier,
+            config.delivery.clone(),
+        )?;
+        let inbox = Inbox::open(
+            directory.clone(),
+            peers.clone(),
+            followers.clone(),
+            net,
+            config.inbox.clone(),
+        )?;
         Ok(Arc::new(Federation {
             directory,
             key,
             outbox,
             peers,
+            followers,
+            inbox,
             config,
         }))
     }
@@ -126,6 +169,15 @@ impl Federation {
     pub fn start(&self) {
         tokio::spawn(self.outbox.clone().follow());
         self.peers.start();
+        self.followers.start();
+    }
+
+    pub fn followers(&self) -> &Arc<Followers> {
+        &self.followers
+    }
+
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
     }
 
     pub fn outbox(&self) -> &Outbox {
@@ -158,7 +210,6 @@ impl Federation {
             "hosts": hosts,
             "inbox": format!("{base}inbox/"),
             "outbox": format!("{base}outbox"),
-            "followers": format!("{base}followers"),
             "assertionMethod": [{
                 "id": key_id,
                 "type": "Multikey",

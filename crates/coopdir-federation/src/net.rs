@@ -115,6 +115,26 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// A peer's answer to a POST.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub detail: String,
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(secs) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::format_description::well_known::Rfc2822;
+    let when =
+        time::OffsetDateTime::parse(value.trim().replace("GMT", "+0000").as_str(), &format).ok()?;
+    let wait = when - time::OffsetDateTime::now_utc();
+    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
+}
+
 /// The HTTP client for peers.
 #[derive(Clone)]
 pub struct Net {
@@ -158,29 +178,75 @@ impl Net {
         Ok(parsed)
     }
 
+    fn classify(&self, url: &str, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout {
+                url: url.to_owned(),
+                secs: self.config.total_timeout.as_secs(),
+            }
+        } else {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message = format!("{message}: {s}");
+                source = s.source();
+            }
+            FetchError::Network {
+                url: url.to_owned(),
+                message,
+            }
+        }
+    }
+
+    /// POSTs a signed body to `url` (an inbox); the answer's status, its `Retry-After`
+    /// and the start of its body. Network errors and timeouts are errors; any status
+    /// is an answer.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: http::HeaderMap,
+        body: bytes::Bytes,
+    ) -> Result<Posted, FetchError> {
+        let parsed = self.check(url)?;
+        let response = self
+            .client
+            .post(parsed)
+            .headers(headers)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/ld+json, application/json",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(url, e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        // The start of the answer says why a delivery was refused; the rest is not read.
+        let mut detail = Vec::new();
+        let mut response = response;
+        while detail.len() < 2048 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => detail.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        detail.truncate(2048);
+        Ok(Posted {
+            status,
+            retry_after,
+            detail: String::from_utf8_lossy(&detail).into_owned(),
+        })
+    }
+
     /// GETs `url` as an ActivityStreams JSON document, within the limits.
     pub async fn get_json(&self, url: &str) -> Result<Value, FetchError> {
         let parsed = self.check(url)?;
-        let secs = self.config.total_timeout.as_secs();
-        let classify = |e: reqwest::Error| {
-            if e.is_timeout() {
-                FetchError::Timeout {
-                    url: url.to_owned(),
-                    secs,
-                }
-            } else {
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    message = format!("{message}: {s}");
-                    source = s.source();
-                }
-                FetchError::Network {
-                    url: url.to_owned(),
-                    message,
-                }
-            }
-        };
+        let classify = |e: reqwest::Error| self.classify(url, e);
         let mut response = self
             .client
             .get(parsed)
@@ -282,5 +348,21 @@ mod tests {
             ..NetConfig::default()
         });
         assert!(open.check("http://127.0.0.1:8080/actor").is_ok());
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(90);
+        let header = soon
+            .format(&time::format_description::well_known::Rfc2822)
+            .expect("date");
+        let wait = parse_retry_after(&header).expect("parsed");
+        assert!(wait >= Duration::from_secs(85) && wait <= Duration::from_secs(90));
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

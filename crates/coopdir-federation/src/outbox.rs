@@ -190,6 +190,27 @@ impl Outbox {
         self.applied.wait_for(head, Duration::from_secs(2)).await
     }
 
+    /// Sees the outbox's head move (delivery workers wait on it).
+    pub fn applied_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    /// The current activity of one resource (its latest change), if it is listed.
+    pub fn latest_of(&self, resource: &str) -> Result<Option<Value>, FederationError> {
+        let found = {
+            let index = self.read();
+            index
+                .by_resource
+                .get(resource)
+                .and_then(|seq| index.by_seq.get(seq).map(|e| (*seq, e.clone())))
+        };
+        self.directory.settled();
+        match found {
+            Some((seq, entry)) => Ok(Some(self.activity(seq, &entry)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Number of activities a follower starting from 0 receives, and the head.
     pub fn summary(&self) -> (usize, u64, u64) {
         let mut index = self.write();

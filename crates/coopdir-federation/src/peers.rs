@@ -18,11 +18,29 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::sync::{Notify, watch};
 
+use crate::delivery::Courier;
 use crate::net::Net;
 use crate::{FederationConfig, FederationError};
+use coopdir_ldp::{ReplicaChange, ReplicaRejection};
+use serde_json::{Value, json};
 
 const STATE: NamedNodeRef<'static> = NamedNodeRef::new_unchecked("urn:coopdir:peer-state");
 const PEER_PREFIX: &str = "urn:coopdir:peer:";
+
+/// Whether a peer pushes its changes to us.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subscription {
+    /// No subscription: we pull on the interval only.
+    #[default]
+    Pull,
+    /// Our `Follow` was delivered; waiting for its `Accept`.
+    Requested,
+    /// The peer pushes (we still pull on the interval, as a safety net).
+    Accepted,
+    /// The peer refused our `Follow`: pull only.
+    Rejected,
+}
 
 /// What we keep about one peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +72,16 @@ pub struct PeerState {
     /// Resources skipped in the last pull (invalid, or not the peer's to publish).
     #[serde(default)]
     pub skipped: usize,
+    #[serde(default)]
+    pub inbox: Option<String>,
+    #[serde(default)]
+    pub subscription: Subscription,
+    /// Why the subscription is what it is (a refused Follow, say).
+    #[serde(default)]
+    pub subscription_note: Option<String>,
+    /// Changes pushed by the peer and applied here.
+    #[serde(default)]
+    pub pushed: u64,
 }
 
 impl PeerState {
@@ -100,12 +128,25 @@ impl PeerHandle {
     pub fn snapshot(&self) -> PeerState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// A pull pass's view of the state, with what pushes and subscriptions changed
+    /// meanwhile (the pass works on a copy taken when it started).
+    pub(crate) fn merged(&self, pass: &PeerState) -> PeerState {
+        let current = self.snapshot();
+        PeerState {
+            subscription: current.subscription,
+            subscription_note: current.subscription_note,
+            pushed: current.pushed,
+            ..pass.clone()
+        }
+    }
 }
 
 pub struct Peers {
     pub(crate) directory: Arc<Directory>,
     pub(crate) config: FederationConfig,
     pub(crate) net: Net,
+    courier: Courier,
     peers: RwLock<BTreeMap<String, Arc<PeerHandle>>>,
     started: Mutex<bool>,
 }
@@ -114,6 +155,7 @@ impl Peers {
     pub fn open(
         directory: Arc<Directory>,
         config: FederationConfig,
+        courier: Courier,
     ) -> Result<Arc<Self>, FederationError> {
         let mut peers = BTreeMap::new();
         for quad in directory.store().quads_with_predicate(STATE)? {
@@ -130,11 +172,12 @@ impl Peers {
                 Err(e) => tracing::error!(error = %e, "unreadable peer state; ignored"),
             }
         }
-        let net = Net::new(config.net.clone());
+        let net = courier.net.clone();
         Ok(Arc::new(Peers {
             directory,
             config,
             net,
+            courier,
             peers: RwLock::new(peers),
             started: Mutex::new(false),
         }))
@@ -252,6 +295,11 @@ impl Peers {
                 "the actor at {actor_url} names no outbox under {base} (outbox: {outbox:?})"
             )));
         }
+        let inbox = actor
+            .get("inbox")
+            .and_then(|v| v.as_str())
+            .filter(|i| i.starts_with(&base))
+            .map(str::to_owned);
         let own = self.directory.paths().base();
         if base.starts_with(own) || own.starts_with(&base) {
             return Err(FederationError::BadPeer(format!(
@@ -286,6 +334,10 @@ impl Peers {
             last_error: None,
             failures: 0,
             skipped: 0,
+            inbox,
+            subscription: Subscription::Pull,
+            subscription_note: None,
+            pushed: 0,
         };
         self.directory.store().apply(&state.change())?;
         tracing::info!(peer = %state.id, base = %state.base, "following a new peer");
@@ -295,9 +347,175 @@ impl Peers {
             .unwrap_or_else(|p| p.into_inner())
             .insert(state.id.clone(), handle.clone());
         if *self.started.lock().unwrap_or_else(|p| p.into_inner()) {
-            self.spawn(handle);
+            self.spawn(handle.clone());
         }
+        // The peer is known before its Accept can arrive (which may be before the
+        // Follow's own answer).
+        let (subscription, note) = self.request_push(&state).await;
+        let state = {
+            let mut current = handle.state.lock().unwrap_or_else(|p| p.into_inner());
+            if current.subscription == Subscription::Pull {
+                current.subscription = subscription;
+            }
+            current.subscription_note = note;
+            current.clone()
+        };
+        self.directory.store().apply(&state.change())?;
         Ok(state)
+    }
+
+    /// Sends the peer a `Follow` of this server's actor: when it answers 2xx, it will
+    /// push (after its `Accept`); otherwise we pull only, and say why.
+    async fn request_push(&self, state: &PeerState) -> (Subscription, Option<String>) {
+        let Some(inbox) = state.inbox.clone() else {
+            return (
+                Subscription::Pull,
+                Some("the peer's actor names no inbox: pulling on the interval only".into()),
+            );
+        };
+        let outcome = match self
+            .courier
+            .send(&inbox, &self.follow_activity(state))
+            .await
+        {
+            Ok(posted) if (200..300).contains(&posted.status) => (Subscription::Requested, None),
+            Ok(posted) => (
+                Subscription::Pull,
+                Some(format!(
+                    "the peer did not take our Follow ({inbox} answered {}: {}): pulling on the interval only",
+                    posted.status,
+                    posted.detail.chars().take(300).collect::<String>()
+                )),
+            ),
+            Err(e) => (
+                Subscription::Pull,
+                Some(format!(
+                    "our Follow did not reach the peer ({e}): pulling on the interval only"
+                )),
+            ),
+        };
+        tracing::info!(peer = %state.id, subscription = ?outcome.0, note = ?outcome.1, "asked the peer to push");
+        outcome
+    }
+
+    fn follow_activity(&self, state: &PeerState) -> Value {
+        let actor = format!("{}actor", self.directory.paths().base());
+        json!({
+            "@context": crate::vocab::activity_context(),
+            "id": format!("{actor}#follow-{}", state.id),
+            "type": "Follow",
+            "actor": actor,
+            "published": crate::sync::now(),
+            "object": state.actor,
+        })
+    }
+
+    /// The peer publishing under `base`.
+    pub(crate) fn by_base(&self, base: &str) -> Option<Arc<PeerHandle>> {
+        self.handles()
+            .into_iter()
+            .find(|h| h.snapshot().base == base)
+    }
+
+    /// The peer accepted or rejected our `Follow`. An Accept names the head its pull
+    /// should reach; the pull starts now.
+    pub(crate) fn set_subscription(
+        &self,
+        handle: &PeerHandle,
+        subscription: Subscription,
+        head: Option<u64>,
+    ) -> Result<(), FederationError> {
+        let state = {
+            let mut state = handle.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.subscription = subscription;
+            state.subscription_note = None;
+            if let Some(head) = head {
+                state.head = state.head.max(head);
+            }
+            state.clone()
+        };
+        self.directory.store().apply(&state.change())?;
+        tracing::info!(peer = %state.id, ?subscription, "the peer answered our Follow");
+        handle.wake.notify_one();
+        Ok(())
+    }
+
+    /// Applies a change the peer pushed, with `record` (the notification) in the same
+    /// transaction. `prev` is the peer's cursor for us before this activity: when it
+    /// is at or behind ours, nothing was missed and our cursor moves to `seq`;
+    /// otherwise a pull fetches the gap. A resource that does not validate yet (its
+    /// links arrive later) is left to that pull.
+    pub(crate) async fn apply_pushed(
+        &self,
+        handle: &Arc<PeerHandle>,
+        seq: u64,
+        prev: Option<u64>,
+        change: ReplicaChange,
+        record: ChangeSet,
+    ) -> Result<&'static str, FederationError> {
+        let state = handle.snapshot();
+        if *handle.stop.borrow() {
+            return Err(FederationError::UnknownPeer(state.id));
+        }
+        let directory = self.directory.clone();
+        let base = state.base.clone();
+        // Nothing missed between our cursor and this change: the cursor moves to it. A
+        // change at or behind the cursor (a resend) is still stored if it is newer than
+        // the copy held; one ahead of a gap is stored and the pull fetches the gap.
+        let in_order = seq > state.cursor && prev.is_some_and(|p| p <= state.cursor);
+        let gap = prev.is_none_or(|p| p > state.cursor);
+        let (outcome, moved) = tokio::task::spawn_blocking(move || {
+            if let ReplicaChange::Put { iri, graph } = &change {
+                match directory.check_replica(&base, iri, graph, &Default::default())? {
+                    Ok(_) => {}
+                    Err(ReplicaRejection::Invalid(_)) => {
+                        directory.store().apply(&record)?;
+                        return Ok::<_, FederationError>((None, false));
+                    }
+                    Err(why) => {
+                        return Err(FederationError::BadPeer(format!("{iri}: {why}")));
+                    }
+                }
+            }
+            let mut extra = record;
+            let mut advanced = state.clone();
+            if in_order {
+                advanced.cursor = seq;
+                advanced.head = advanced.head.max(seq);
+                extra.merge(advanced.change());
+            }
+            let outcome = directory.store_replicas(&base, &[(seq, change)], extra)?;
+            Ok((Some(outcome), in_order))
+        })
+        .await
+        .map_err(|e| {
+            FederationError::BadPeer(format!("applying a pushed change stopped: {e}"))
+        })??;
+        let Some(outcome) = outcome else {
+            handle.wake.notify_one();
+            return Ok("deferred");
+        };
+        {
+            let mut state = handle.state.lock().unwrap_or_else(|p| p.into_inner());
+            if moved {
+                state.cursor = state.cursor.max(seq);
+            }
+            state.head = state.head.max(seq);
+            state.pushed += 1;
+        }
+        let held = handle.held.load(Ordering::Relaxed);
+        handle.held.store(
+            (held + outcome.created).saturating_sub(outcome.deleted),
+            Ordering::Relaxed,
+        );
+        if gap {
+            handle.wake.notify_one();
+        }
+        Ok(if outcome.stored + outcome.deleted > 0 {
+            "applied"
+        } else {
+            "stale"
+        })
     }
 
     /// Pulls from the peer now and returns its state after the pass.
@@ -317,6 +535,24 @@ impl Peers {
         // Wait for a pass in progress: it must not write after the replica is gone.
         let _pass = handle.pass.lock().await;
         let state = handle.snapshot();
+        if matches!(
+            state.subscription,
+            Subscription::Requested | Subscription::Accepted
+        ) && let Some(inbox) = &state.inbox
+        {
+            let mut undo = self.follow_activity(&state);
+            undo["object"] = undo.clone();
+            undo["id"] = json!(format!(
+                "{}actor#undo-{}-{}",
+                self.directory.paths().base(),
+                state.id,
+                crate::sync::now()
+            ));
+            undo["type"] = json!("Undo");
+            if let Err(e) = self.courier.send(inbox, &undo).await {
+                tracing::warn!(peer = %state.id, error = %e, "could not tell the peer we stopped following it");
+            }
+        }
         let directory = self.directory.clone();
         let removed = tokio::task::spawn_blocking(move || {
             let extra = ChangeSet {

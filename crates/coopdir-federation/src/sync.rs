@@ -135,6 +135,7 @@ impl Peers {
             }
         }
         // The cursor itself is stored with each page's replicas; this keeps the rest.
+        let state = handle.merged(&state);
         let directory = self.directory.clone();
         let current = state.clone();
         let saved =
@@ -201,7 +202,7 @@ impl Peers {
             };
             self.store(handle, state, changes, log).await?;
             // Readers of the peer list see the progress between pages.
-            *handle.state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
+            *handle.state.lock().unwrap_or_else(|p| p.into_inner()) = handle.merged(state);
             pages += 1;
             // A full re-sync reads to the end (its sweep needs every page); otherwise the
             // next pass goes on where this one stopped.
@@ -219,7 +220,8 @@ impl Peers {
             let held_here =
                 tokio::task::block_in_place(|| self.directory.replica_entries(&state.base))?;
             for entry in held_here {
-                if !entry.deleted && !seen.contains(&entry.iri) {
+                // A resource pushed while this pass ran is newer than the pages it read.
+                if !entry.deleted && !seen.contains(&entry.iri) && entry.seq <= page.head {
                     changes.push((
                         page.head.max(entry.seq + 1),
                         ReplicaChange::Delete { iri: entry.iri },
@@ -328,7 +330,7 @@ impl Peers {
     ) -> Result<(), FederationError> {
         let directory = self.directory.clone();
         let base = state.base.clone();
-        let extra = state.change();
+        let extra = handle.merged(state).change();
         let outcome =
             tokio::task::spawn_blocking(move || directory.store_replicas(&base, &changes, extra))
                 .await
@@ -347,7 +349,7 @@ impl Peers {
 
     /// One activity as a replica change; `Ok(None)` for activities that change nothing
     /// here, `Err` (why) for what the peer may not send or we cannot read.
-    fn parse_activity(
+    pub(crate) fn parse_activity(
         &self,
         state: &PeerState,
         item: &Value,

@@ -174,7 +174,15 @@ fn a_compacted_outbox_rebuilds_the_same_public_data_elsewhere() {
     assert_eq!(page.cursor, page.head);
 
     let b = directory(B);
-    let peers = Peers::open(b.clone(), FederationConfig::default()).expect("peers");
+    let courier = crate::delivery::Courier {
+        net: crate::net::Net::new(crate::NetConfig::default()),
+        signer: crate::signatures::Signer::new(
+            &crate::ActorKey::ephemeral(),
+            format!("{B}actor#main-key"),
+        )
+        .expect("signer"),
+    };
+    let peers = Peers::open(b.clone(), FederationConfig::default(), courier).expect("peers");
     let peer = PeerState {
         id: "a".into(),
         base: A.into(),
@@ -189,6 +197,10 @@ fn a_compacted_outbox_rebuilds_the_same_public_data_elsewhere() {
         last_error: None,
         failures: 0,
         skipped: 0,
+        inbox: None,
+        subscription: Default::default(),
+        subscription_note: None,
+        pushed: 0,
     };
     let log = pull(&peers, &outbox, &peer);
     assert_eq!(log.skipped, Vec::<String>::new());

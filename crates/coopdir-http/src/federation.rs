@@ -1,12 +1,13 @@
 //! Federation endpoints: `/actor`, `/outbox` (and each activity at `/outbox/{seq}`),
-//! the operator's `/admin/peers`, `/admin/digest`, and `/replicas?iri=`.
+//! the operator's `/admin/peers`, `/admin/followers` (delivery state and dead letters),
+//! `/admin/digest`, `/metrics`, and `/replicas?iri=`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use coopdir_federation::vocab::ACTIVITY_JSON;
-use coopdir_federation::{FederationError, PeerState};
+use coopdir_federation::{FederationError, FollowerState, PeerState};
 use coopdir_syntax::{OutputFormat, compact, write_graph};
 use oxigraph::model::NamedNode;
 use serde::Deserialize;
@@ -102,7 +103,238 @@ fn peer_json(state: &AppState, peer: &PeerState) -> Value {
     value["lag"] = json!(peer.lag());
     value["replicated"] = json!(state.federation.peers().replicated(&peer.id));
     value["url"] = json!(peer.base);
+    // When that server follows us too: how our deliveries to it are going.
+    if let Some(follower) = state.federation.followers().by_base(&peer.base) {
+        value["delivery"] = follower_json(state, &follower);
+    }
     value
+}
+
+fn follower_json(state: &AppState, follower: &FollowerState) -> Value {
+    let mut value = serde_json::to_value(follower).unwrap_or(Value::Null);
+    value["lag"] = json!(state.federation.followers().lag(follower));
+    value
+}
+
+/// `GET /admin/followers`: the servers following this one and our deliveries to each.
+pub async fn followers(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    only_get(&method)?;
+    admin_reader(&state, &headers)?;
+    let items: Vec<Value> = state
+        .federation
+        .followers()
+        .list()
+        .iter()
+        .map(|f| follower_json(&state, f))
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "items": items })))
+}
+
+/// `GET`/`DELETE /admin/followers/{id}`: one follower; deleting it stops deliveries.
+pub async fn follower(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match method {
+        Method::GET | Method::HEAD => {
+            admin_reader(&state, &headers)?;
+            let follower = state.federation.followers().get(&id)?;
+            Ok(json_response(
+                StatusCode::OK,
+                follower_json(&state, &follower),
+            ))
+        }
+        Method::DELETE => {
+            admin_writer(&state, &headers)?;
+            let follower = state.federation.followers().remove(&id)?;
+            Ok(json_response(
+                StatusCode::OK,
+                follower_json(&state, &follower),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed(
+            "GET, DELETE",
+            "this path accepts GET, DELETE",
+        )),
+    }
+}
+
+/// `POST /admin/followers/{id}/accept` or `/reject`: the operator's answer to a Follow
+/// waiting for approval.
+pub async fn follower_action(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed(
+            "POST",
+            "POST to accept or reject the follower",
+        ));
+    }
+    admin_writer(&state, &headers)?;
+    let followers = state.federation.followers();
+    let follower = match action.as_str() {
+        "accept" => followers.approve(&id)?,
+        "reject" => followers.reject(&id).await?,
+        _ => {
+            return Err(ApiError::not_found(&format!(
+                "/admin/followers/{id}/{action} (accept or reject)"
+            )));
+        }
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        follower_json(&state, &follower),
+    ))
+}
+
+/// `POST /admin/followers/{id}/dead-letters/{seq}/resend`: delivers a refused
+/// activity again (the resource as it is now); it leaves the list once delivered.
+pub async fn resend(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, seq)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed(
+            "POST",
+            "POST to send it again",
+        ));
+    }
+    admin_writer(&state, &headers)?;
+    let seq = seq
+        .parse::<u64>()
+        .map_err(|_| ApiError::bad_request(format!("{seq:?} is not a sequence number")))?;
+    let follower = state.federation.followers().resend(&id, seq).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        follower_json(&state, &follower),
+    ))
+}
+
+/// `GET /metrics`: federation state in the Prometheus text format, for server admins.
+///
+/// The values are read from the peers' and followers' state at scrape time, so they
+/// are written out here rather than kept in a metrics registry.
+pub async fn metrics(
+    State(state): Shared,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    only_get(&method)?;
+    admin_reader(&state, &headers)?;
+    let federation = &state.federation;
+    let (_, head, _) = federation.outbox().summary();
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, value) in rows {
+            out.push_str(&format!("{name}{labels} {value}\n"));
+        }
+    };
+    let label = |k: &str, v: &str| {
+        format!(
+            "{{{k}=\"{}\"}}",
+            v.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    };
+    family(
+        "coopdir_outbox_head",
+        "gauge",
+        "The last change-log sequence in the outbox.",
+        vec![(String::new(), head as f64)],
+    );
+    let peers = federation.peers().list();
+    family(
+        "coopdir_peer_lag",
+        "gauge",
+        "Changes a followed peer has published that are not applied here yet.",
+        peers
+            .iter()
+            .map(|p| (label("peer", &p.base), p.lag() as f64))
+            .collect(),
+    );
+    family(
+        "coopdir_peer_failures",
+        "gauge",
+        "Consecutive failed pulls from a followed peer.",
+        peers
+            .iter()
+            .map(|p| (label("peer", &p.base), f64::from(p.failures)))
+            .collect(),
+    );
+    family(
+        "coopdir_peer_pushed_total",
+        "counter",
+        "Changes a followed peer pushed that were applied here.",
+        peers
+            .iter()
+            .map(|p| (label("peer", &p.base), p.pushed as f64))
+            .collect(),
+    );
+    let followers = federation.followers().list();
+    let by = |f: &FollowerState| label("follower", &f.base);
+    family(
+        "coopdir_delivery_lag",
+        "gauge",
+        "Outbox changes not yet delivered to a follower.",
+        followers
+            .iter()
+            .map(|f| (by(f), federation.followers().lag(f) as f64))
+            .collect(),
+    );
+    family(
+        "coopdir_delivery_delivered_total",
+        "counter",
+        "Activities delivered to a follower.",
+        followers
+            .iter()
+            .map(|f| (by(f), f.delivered as f64))
+            .collect(),
+    );
+    family(
+        "coopdir_delivery_failures",
+        "gauge",
+        "Consecutive failed delivery attempts to a follower.",
+        followers
+            .iter()
+            .map(|f| (by(f), f64::from(f.failures)))
+            .collect(),
+    );
+    family(
+        "coopdir_delivery_paused",
+        "gauge",
+        "1 when deliveries to a follower are paused and probed.",
+        followers
+            .iter()
+            .map(|f| (by(f), f64::from(u8::from(f.paused))))
+            .collect(),
+    );
+    family(
+        "coopdir_delivery_dead_letters",
+        "gauge",
+        "Activities a follower refused, kept for the operator.",
+        followers
+            .iter()
+            .map(|f| (by(f), f.dead_letters.len() as f64))
+            .collect(),
+    );
+    let mut response = (StatusCode::OK, out).into_response();
+    set(
+        &mut response,
+        header::CONTENT_TYPE,
+        "text/plain; version=0.0.4; charset=utf-8",
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -279,7 +511,7 @@ pub async fn replicas(
 impl From<FederationError> for ApiError {
     fn from(e: FederationError) -> Self {
         match e {
-            FederationError::UnknownPeer(_) => ApiError::new(
+            FederationError::UnknownPeer(_) | FederationError::UnknownFollower(_) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not-found",
                 "Not Found",

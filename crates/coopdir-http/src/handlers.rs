@@ -174,6 +174,7 @@ impl Headers {
                 format!("<{shape}>; rel=\"describedby\""),
                 format!("<{shape}>; rel=\"http://www.w3.org/ns/ldp#constrainedBy\""),
                 actor_link(state),
+                crate::inbox::inbox_link(state),
             ],
             allow: RESOURCE_ALLOW,
             accept_post: false,
@@ -188,6 +189,7 @@ impl Headers {
             LDP_CONTAINER.into(),
             LDP_BASIC_CONTAINER.into(),
             actor_link(state),
+            crate::inbox::inbox_link(state),
         ];
         if let Some(kind) = kind {
             links.push(format!(

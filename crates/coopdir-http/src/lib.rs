@@ -12,6 +12,7 @@ mod auth;
 mod error;
 mod federation;
 mod handlers;
+mod inbox;
 mod mail;
 mod negotiate;
 mod search;
@@ -100,7 +101,7 @@ pub fn app(
             axum::http::header::RETRY_AFTER,
         ]))
         .max_age(Duration::from_secs(3600));
-    Router::new()
+    let api = Router::new()
         .route("/", any(handlers::root))
         .route("/context.jsonld", get(handlers::context))
         .route("/ns", get(handlers::vocabulary))
@@ -118,6 +119,19 @@ pub fn app(
         .route("/admin/peers/{id}", any(federation::peer))
         .route("/admin/peers/{id}/sync", any(federation::peer_sync))
         .route("/admin/digest", any(federation::digest))
+        .route("/admin/followers", any(federation::followers))
+        .route("/admin/followers/{id}", any(federation::follower))
+        .route(
+            "/admin/followers/{id}/{action}",
+            any(federation::follower_action),
+        )
+        .route(
+            "/admin/followers/{id}/dead-letters/{seq}/resend",
+            any(federation::resend),
+        )
+        .route("/metrics", any(federation::metrics))
+        .route("/inbox/", any(inbox::inbox))
+        .route("/inbox/{id}", any(inbox::notification))
         .route("/login", any(accounts::login))
         .route("/logout", any(accounts::logout))
         .route("/account", any(accounts::account))
@@ -147,8 +161,26 @@ pub fn app(
             any(handlers::below_resource),
         )
         .fallback(handlers::fallback)
-        .with_state(state)
-        .layer(cors)
+        .with_state(state);
+    // tower-http's CORS layer answers every OPTIONS as a preflight; a plain OPTIONS (an
+    // LDP or LDN client asking what it may do, with no Access-Control-Request-Method)
+    // goes to the handlers, which say Allow and Accept-Post.
+    let with_cors = api.clone().layer(cors);
+    let dispatch = tower::service_fn(move |request: axum::http::Request<axum::body::Body>| {
+        use tower::ServiceExt;
+        let plain_options = request.method() == axum::http::Method::OPTIONS
+            && !request
+                .headers()
+                .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        let service = if plain_options {
+            api.clone()
+        } else {
+            with_cors.clone()
+        };
+        async move { service.oneshot(request).await }
+    });
+    Router::new()
+        .fallback_service(dispatch)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 

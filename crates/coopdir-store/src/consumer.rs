@@ -26,6 +26,11 @@ impl Progress {
         self.applied.send_replace(applied);
     }
 
+    /// A receiver that sees every new value (for waiting on progress past a point).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
     /// Waits until everything up to `head` is applied, at most `limit`; false if not.
     pub async fn wait_for(&self, head: u64, limit: Duration) -> bool {
         let mut applied = self.applied.subscribe();

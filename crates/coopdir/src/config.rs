@@ -29,6 +29,12 @@ pub struct FileConfig {
     pub peer_timeout: Option<String>,
     pub allow_private_peers: Option<bool>,
     pub tombstone_retention: Option<String>,
+    pub open_inbox: Option<bool>,
+    pub follow_approval: Option<String>,
+    pub inbox_max_bytes: Option<usize>,
+    pub delivery_max_backoff: Option<String>,
+    pub delivery_pause_after: Option<String>,
+    pub delivery_probe_interval: Option<String>,
 }
 
 impl FileConfig {
@@ -106,6 +112,29 @@ pub struct ServeArgs {
     /// How long deletions stay in the outbox, e.g. 30d.
     #[arg(long, env = "COOPDIR_TOMBSTONE_RETENTION")]
     pub tombstone_retention: Option<String>,
+    /// Accept unsigned notifications from plain LDN senders, stored inert (never applied).
+    #[arg(long, env = "COOPDIR_OPEN_INBOX")]
+    pub open_inbox: bool,
+    /// How Follow requests from other servers are answered: auto or manual (an admin
+    /// accepts each through /admin/followers).
+    #[arg(long, env = "COOPDIR_FOLLOW_APPROVAL")]
+    pub follow_approval: Option<String>,
+    /// Largest notification the inbox accepts, in bytes.
+    #[arg(long, env = "COOPDIR_INBOX_MAX_BYTES")]
+    pub inbox_max_bytes: Option<usize>,
+    /// Longest wait between delivery attempts to a failing follower, e.g. 1h.
+    #[arg(long, env = "COOPDIR_DELIVERY_MAX_BACKOFF")]
+    pub delivery_max_backoff: Option<String>,
+    /// A follower failing for this long is paused and only probed, e.g. 6h.
+    #[arg(long, env = "COOPDIR_DELIVERY_PAUSE_AFTER")]
+    pub delivery_pause_after: Option<String>,
+    /// How often a paused follower is probed, e.g. 15m.
+    #[arg(long, env = "COOPDIR_DELIVERY_PROBE_INTERVAL")]
+    pub delivery_probe_interval: Option<String>,
+    /// Run delivery timing (backoff, pauses, probes) this many times faster than real
+    /// time: for tests that cover hours of outage in seconds.
+    #[arg(long, env = "COOPDIR_DELIVERY_TIME_SCALE", hide = true)]
+    pub delivery_time_scale: Option<f64>,
 }
 
 /// Serve options after layering.
@@ -185,6 +214,47 @@ impl ServeArgs {
                 allow_private: self.allow_private_peers
                     || file.allow_private_peers.unwrap_or(false),
                 ..coopdir_federation::NetConfig::default()
+            },
+            inbox: coopdir_federation::InboxConfig {
+                open: self.open_inbox || file.open_inbox.unwrap_or(false),
+                auto_accept: match self
+                    .follow_approval
+                    .clone()
+                    .or_else(|| file.follow_approval.clone())
+                    .as_deref()
+                {
+                    None | Some("auto") => true,
+                    Some("manual") => false,
+                    Some(other) => {
+                        return Err(format!("--follow-approval {other:?}: write auto or manual"));
+                    }
+                },
+                max_bytes: self
+                    .inbox_max_bytes
+                    .or(file.inbox_max_bytes)
+                    .unwrap_or(1024 * 1024),
+                ..coopdir_federation::InboxConfig::default()
+            },
+            delivery: coopdir_federation::DeliveryConfig {
+                max_backoff: duration(
+                    "delivery-max-backoff",
+                    self.delivery_max_backoff.clone(),
+                    file.delivery_max_backoff.as_ref(),
+                    Duration::from_secs(3600),
+                )?,
+                pause_after: duration(
+                    "delivery-pause-after",
+                    self.delivery_pause_after.clone(),
+                    file.delivery_pause_after.as_ref(),
+                    Duration::from_secs(6 * 3600),
+                )?,
+                probe_interval: duration(
+                    "delivery-probe-interval",
+                    self.delivery_probe_interval.clone(),
+                    file.delivery_probe_interval.as_ref(),
+                    Duration::from_secs(15 * 60),
+                )?,
+                clock: coopdir_federation::Clock::scaled(self.delivery_time_scale.unwrap_or(1.0)),
             },
         };
         Ok(ServeConfig {

@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server on the embedded store.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]

@@ -484,7 +484,8 @@ pub struct ServerTarget {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PeerCommand {
-    /// Follow a peer server: its base URL (or its /actor). Prints the peer's id.
+    /// Follow a peer server: its base URL (or its /actor). Sends it a signed Follow so
+    /// that it pushes its changes, and pulls in any case. Prints the peer's id.
     Add {
         #[command(flatten)]
         target: ServerTarget,
@@ -515,19 +516,28 @@ pub fn peer(command: PeerCommand) -> Result<ExitCode, CliError> {
             let remote = Remote::new(&target.server, &target.token)?;
             let peer = remote.post("admin/peers", &json!({ "url": url }))?;
             println!("{}", peer["id"].as_str().unwrap_or("?"));
+            // Whether the peer will push (stdout stays the id alone, for scripts).
+            match peer["subscriptionNote"].as_str() {
+                Some(note) => eprintln!("{note}"),
+                None => eprintln!(
+                    "sent a Follow: the peer pushes its changes once it accepts (subscription: {})",
+                    peer["subscription"].as_str().unwrap_or("?")
+                ),
+            }
         }
         PeerCommand::List { target } => {
             let remote = Remote::new(&target.server, &target.token)?;
             let peers = remote.get("admin/peers")?;
             println!(
-                "{:<12}  {:<32}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  last error",
-                "id", "url", "cursor", "head", "lag", "held", "last success"
+                "{:<12}  {:<32}  {:<9}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  last error",
+                "id", "url", "push", "cursor", "head", "lag", "held", "last success"
             );
             for p in peers["items"].as_array().cloned().unwrap_or_default() {
                 println!(
-                    "{:<12}  {:<32}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  {}",
+                    "{:<12}  {:<32}  {:<9}  {:>8}  {:>8}  {:>6}  {:>8}  {:<20}  {}",
                     p["id"].as_str().unwrap_or("?"),
                     p["url"].as_str().unwrap_or("?"),
+                    p["subscription"].as_str().unwrap_or("pull"),
                     p["cursor"],
                     p["head"],
                     p["lag"],
