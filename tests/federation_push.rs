@@ -834,6 +834,23 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
     again["id"] = json!(a.url("/outbox/999997"));
     assert_eq!(as_a.deliver(&b, &again).status(), StatusCode::UNAUTHORIZED);
 
+    // A's operator turns another server's Follow down: it hears so, and pulls only.
+    let d = Server::start_with(PUSHED);
+    let d_peer = follow(&d, &a.base)["id"].as_str().expect("id").to_owned();
+    let d_id = follower_of(&a, &d.base).expect("D asked")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = a
+        .write(Method::POST, &format!("/admin/followers/{d_id}/reject"))
+        .send()
+        .expect("reject");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(follower_of(&a, &d.base).is_none());
+    wait_until("D hears the Reject", Duration::from_secs(10), || {
+        peer_state(&d, &d_peer)["subscription"] == "rejected"
+    });
+
     // A's operator approves B: the Accept and then live changes reach B.
     let id = follower_of(&a, &b.base).expect("B")["id"]
         .as_str()
@@ -865,7 +882,7 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
     seed(&a);
     follow(&b, &a.base);
     // Two scripted followers: one never answers, one refuses what mentions "poison".
-    let follow_as = |peer: &BadPeer, key: &ActorKey| {
+    let follow_as = |peer: &BadPeer, key: &ActorKey, object: String| {
         let sender = Sender::with_key(key, &format!("{}actor#main-key", peer.base));
         let r = sender.deliver(
             &a,
@@ -874,7 +891,7 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
                 "id": format!("{}actor#follow", peer.base),
                 "type": "Follow",
                 "actor": format!("{}actor", peer.base),
-                "object": a.url("/actor"),
+                "object": object,
             }),
         );
         assert_eq!(
@@ -886,10 +903,11 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
     };
     let hung_key = ActorKey::ephemeral();
     let hung = BadPeer::start("hang-inbox", &hung_key.public_multibase());
-    follow_as(&hung, &hung_key);
+    follow_as(&hung, &hung_key, a.url("/actor"));
     let poison_key = ActorKey::ephemeral();
     let poison = BadPeer::start("poison", &poison_key.public_multibase());
-    follow_as(&poison, &poison_key);
+    // This one follows the workers only.
+    follow_as(&poison, &poison_key, a.url("/workers/"));
     assert_eq!(followers(&a).len(), 3);
 
     // B gets A's changes within a second or two while the hung follower times out.
@@ -911,7 +929,16 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
         Duration::from_secs(20),
         || poison.received().contains(&after),
     );
+    assert!(
+        poison
+            .received()
+            .iter()
+            .all(|iri| iri.contains("/workers/")),
+        "a follower of /workers/ gets workers only: {:?}",
+        poison.received()
+    );
     let state = follower_of(&a, &poison.base).expect("poison follower");
+    assert_eq!(state["scope"], a.url("/workers/"));
     let letters = state["deadLetters"]
         .as_array()
         .expect("dead letters")

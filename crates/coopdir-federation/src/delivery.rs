@@ -497,7 +497,8 @@ impl Followers {
     fn answer(&self, kind: &str, state: &FollowerState) -> Value {
         json!({
             "@context": activity_context(),
-            "id": format!("{}#{}-{}", self.actor, kind.to_lowercase(), state.id),
+            // Unique per subscription: receivers deduplicate by id.
+            "id": format!("{}#{}-{}-{}", self.actor, kind.to_lowercase(), state.id, state.since),
             "type": kind,
             "actor": self.actor,
             "published": now(),

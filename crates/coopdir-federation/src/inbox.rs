@@ -293,6 +293,8 @@ impl Inbox {
         let mut meta = self.new_meta(Some(signer.actor.clone()), Some(dedupe_key), &kind);
         let extra = match kind.as_str() {
             "Create" | "Update" | "Delete" => {
+                // Stored with the change itself, before its outcome is known.
+                meta.outcome = "received".into();
                 meta.outcome = self.apply(&signer, &activity, &meta).await?;
                 None
             }

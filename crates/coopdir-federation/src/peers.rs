@@ -129,6 +129,18 @@ impl PeerHandle {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Takes a pull pass's view of the state, keeping what pushes and subscriptions
+    /// changed meanwhile, under one lock.
+    pub(crate) fn absorb(&self, pass: &PeerState) {
+        let mut current = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *current = PeerState {
+            subscription: current.subscription,
+            subscription_note: current.subscription_note.clone(),
+            pushed: current.pushed,
+            ..pass.clone()
+        };
+    }
+
     /// A pull pass's view of the state, with what pushes and subscriptions changed
     /// meanwhile (the pass works on a copy taken when it started).
     pub(crate) fn merged(&self, pass: &PeerState) -> PeerState {
@@ -402,7 +414,8 @@ impl Peers {
         let actor = format!("{}actor", self.directory.paths().base());
         json!({
             "@context": crate::vocab::activity_context(),
-            "id": format!("{actor}#follow-{}", state.id),
+            // Unique per request: receivers deduplicate by id.
+            "id": format!("{actor}#follow-{}-{}", state.id, crate::sync::now()),
             "type": "Follow",
             "actor": actor,
             "published": crate::sync::now(),

@@ -149,7 +149,8 @@ impl Peers {
                 tracing::error!(peer = %state.id, error = %e, "cannot store the peer's state")
             }
         }
-        *handle.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        // Absorbed, not assigned: a push or an answer to our Follow may have come meanwhile.
+        handle.absorb(&state);
     }
 
     async fn pull(
@@ -202,7 +203,7 @@ impl Peers {
             };
             self.store(handle, state, changes, log).await?;
             // Readers of the peer list see the progress between pages.
-            *handle.state.lock().unwrap_or_else(|p| p.into_inner()) = handle.merged(state);
+            handle.absorb(state);
             pages += 1;
             // A full re-sync reads to the end (its sweep needs every page); otherwise the
             // next pass goes on where this one stopped.
