@@ -1,9 +1,8 @@
 //! Federation, pull half: real coopdir processes on loopback following each other.
 
-use coopdir_e2e::{Server, free_port, json, manifest_dir, run, seed};
+use coopdir_e2e::{BadPeer, Server, follow_peer, json, live_replica, replica, run, seed};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Servers that may follow peers on loopback, pulling every second.
@@ -18,15 +17,10 @@ const FOLLOWER: &[&str] = &[
 ];
 
 fn follow(follower: &Server, peer_base: &str) -> String {
-    let r = follower
-        .write(Method::POST, "/admin/peers")
-        .json(&json!({ "url": peer_base }))
-        .send()
-        .expect("POST /admin/peers");
-    let status = r.status();
-    let body = json(r);
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_str().expect("id").to_owned()
+    follow_peer(follower, peer_base)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
 }
 
 fn sync(follower: &Server, id: &str) -> Value {
@@ -71,24 +65,6 @@ fn converges(origin: &Server, follower: &Server, within: Duration) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn replica(server: &Server, iri: &str) -> Option<Value> {
-    let r = server
-        .client()
-        .get(server.url("/replicas"))
-        .query(&[("iri", iri)])
-        .send()
-        .expect("GET /replicas");
-    match r.status() {
-        StatusCode::OK => Some(json(r)),
-        StatusCode::NOT_FOUND => None,
-        other => panic!("GET /replicas?iri={iri}: {other}"),
-    }
-}
-
-fn live_replica(server: &Server, iri: &str) -> Option<Value> {
-    replica(server, iri).filter(|r| r["deleted"] == false)
 }
 
 fn patch(server: &Server, path: &str, update: &str) {
@@ -494,41 +470,6 @@ fn the_outbox_shows_public_data_only_and_the_actor_publishes_its_key() {
         )),
         "{links}"
     );
-}
-
-struct BadPeer {
-    child: Child,
-    base: String,
-}
-
-impl BadPeer {
-    fn start(mode: &str, victim: &str) -> Self {
-        let port = free_port();
-        let mut child = Command::new("python3")
-            .arg(manifest_dir().join("clients/bad_peer.py"))
-            .args([mode, &port.to_string(), victim])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the bad peer");
-        use std::io::BufRead;
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufReader::new(out)
-            .read_line(&mut line)
-            .expect("ready line");
-        assert_eq!(line.trim(), "ready");
-        BadPeer {
-            child,
-            base: format!("http://127.0.0.1:{port}/"),
-        }
-    }
-}
-
-impl Drop for BadPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -3,11 +3,10 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use coopdir_e2e::{Server, free_port, json, manifest_dir, seed};
+use coopdir_e2e::{BadPeer, Server, follow_peer, free_port, json, live_replica, seed};
 use coopdir_federation::ActorKey;
 use coopdir_federation::signatures::Signer;
 use reqwest::blocking::Response;
@@ -31,18 +30,6 @@ fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn follow(follower: &Server, peer_base: &str) -> Value {
-    let r = follower
-        .write(Method::POST, "/admin/peers")
-        .json(&json!({ "url": peer_base }))
-        .send()
-        .expect("POST /admin/peers");
-    let status = r.status();
-    let body = json(r);
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
 }
 
 fn admin(server: &Server, path: &str) -> Value {
@@ -100,20 +87,6 @@ fn rename(server: &Server, slug: &str, name: &str) {
 fn delete(server: &Server, path: &str) {
     let r = server.write(Method::DELETE, path).send().expect("DELETE");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-}
-
-fn replica(server: &Server, iri: &str) -> Option<Value> {
-    let r = server
-        .client()
-        .get(server.url("/replicas"))
-        .query(&[("iri", iri)])
-        .send()
-        .expect("GET /replicas");
-    match r.status() {
-        StatusCode::OK => Some(json(r)).filter(|r| r["deleted"] == false),
-        StatusCode::NOT_FOUND => None,
-        other => panic!("GET /replicas?iri={iri}: {other}"),
-    }
 }
 
 fn searchable(server: &Server, q: &str, name: &str) -> bool {
@@ -244,53 +217,6 @@ impl Sender {
     }
 }
 
-struct BadPeer {
-    child: Child,
-    base: String,
-}
-
-impl BadPeer {
-    fn start(mode: &str, arg: &str) -> Self {
-        let port = free_port();
-        let mut child = Command::new("python3")
-            .arg(manifest_dir().join("clients/bad_peer.py"))
-            .args([mode, &port.to_string(), arg])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the bad peer");
-        let mut ready = [0u8; 6];
-        child
-            .stdout
-            .as_mut()
-            .expect("stdout")
-            .read_exact(&mut ready)
-            .expect("the bad peer says it is ready");
-        BadPeer {
-            child,
-            base: format!("http://127.0.0.1:{port}/"),
-        }
-    }
-
-    fn received(&self) -> Vec<String> {
-        let list: Value = reqwest::blocking::get(format!("{}received", self.base))
-            .expect("GET /received")
-            .json()
-            .expect("json");
-        list.as_array()
-            .expect("list")
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect()
-    }
-}
-
-impl Drop for BadPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn link_has(response: &Response, needle: &str) -> bool {
     response
         .headers()
@@ -395,7 +321,7 @@ fn the_ldn_receiver_checks_pass_with_an_open_inbox_and_unsigned_notifications_ar
 
     // A signed notification from another server (its Follow), which only admins see.
     let other = Server::start_with(&["--allow-private-peers"]);
-    follow(&other, &open.base);
+    follow_peer(&other, &open.base);
 
     // testReceiverGetResponse, testReceiverGetLDPContains, testReceiverGetLDPContainer,
     // testReceiverGetLDPConstrainedBy, testReceiverGetNotificationsLimited
@@ -576,7 +502,7 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
     ]);
     let mut b = Server::start_with(PUSHED);
     seed(&a);
-    let peer = follow(&b, &a.base);
+    let peer = follow_peer(&b, &a.base);
     let id = peer["id"].as_str().expect("id").to_owned();
     assert!(
         peer["subscription"] == "requested" || peer["subscription"] == "accepted",
@@ -588,7 +514,7 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
     let delivery = follower_of(&a, &b.base).expect("B follows A");
     assert_eq!(delivery["status"], "accepted");
     wait_until("B has A's data", Duration::from_secs(10), || {
-        replica(&b, &a.url("/workers/ada-lovelace")).is_some()
+        live_replica(&b, &a.url("/workers/ada-lovelace")).is_some()
     });
 
     // Live: a change on A is searchable on B almost at once (B pulls only hourly).
@@ -640,8 +566,8 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
         digest(&a, &a.base) == digest(&b, &a.base)
     });
     assert!(searchable(&b, "Hopper", "Grace Brewster Hopper"));
-    assert!(replica(&b, &a.url("/workers/outage-3")).is_none());
-    assert!(replica(&b, &a.url("/workers/outage-14")).is_some());
+    assert!(live_replica(&b, &a.url("/workers/outage-3")).is_none());
+    assert!(live_replica(&b, &a.url("/workers/outage-14")).is_some());
 
     // In order: B received A's activities with increasing sequence numbers.
     let notes = admin(&b, "/inbox/");
@@ -674,10 +600,13 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
     let b = Server::start_with(PUSHED);
     seed(&a);
     seed(&c);
-    let a_peer = follow(&b, &a.base)["id"].as_str().expect("id").to_owned();
-    follow(&b, &c.base);
+    let a_peer = follow_peer(&b, &a.base)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    follow_peer(&b, &c.base);
     wait_until("B holds A's data", Duration::from_secs(10), || {
-        replica(&b, &a.url("/workers/ada-lovelace")).is_some()
+        live_replica(&b, &a.url("/workers/ada-lovelace")).is_some()
     });
     // A waits for its operator before pushing to B.
     let pending = follower_of(&a, &b.base).expect("B asked");
@@ -728,7 +657,7 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
     let r = as_a.deliver(&b, &with_prev(&create_zed, cursor));
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(
-        replica(&b, &zed).expect("zed")["graph"]["name"],
+        live_replica(&b, &zed).expect("zed")["graph"]["name"],
         "Zed Updated"
     );
     // Delete before create (4 before 3): the create that arrives late loses.
@@ -737,7 +666,7 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
     let r = as_a.deliver(&b, &with_prev(&create_yan, seq(&update_zed)));
     assert_eq!(r.status(), StatusCode::CREATED);
     assert!(
-        replica(&b, &yan).is_none(),
+        live_replica(&b, &yan).is_none(),
         "the delete that came first wins"
     );
     // A duplicate inside the time window is recognised and changes nothing.
@@ -801,7 +730,7 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
     // C signs an activity that claims to be A's.
     let r = as_c.deliver(&b, &create_intruder);
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(replica(&b, &intruder).is_none());
+    assert!(live_replica(&b, &intruder).is_none());
     assert_eq!(
         admin(&b, "/inbox/")["contains"]
             .as_array()
@@ -826,7 +755,7 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
         r.text().unwrap_or_default()
     );
     assert_eq!(
-        replica(&b, &zed).expect("zed")["graph"]["name"],
+        live_replica(&b, &zed).expect("zed")["graph"]["name"],
         "Zed Rotated"
     );
     // The old key no longer works.
@@ -836,7 +765,10 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
 
     // A's operator turns another server's Follow down: it hears so, and pulls only.
     let d = Server::start_with(PUSHED);
-    let d_peer = follow(&d, &a.base)["id"].as_str().expect("id").to_owned();
+    let d_peer = follow_peer(&d, &a.base)["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let d_id = follower_of(&a, &d.base).expect("D asked")["id"]
         .as_str()
         .expect("id")
@@ -880,7 +812,7 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
     let a = Server::start_with(&["--allow-private-peers", "--peer-timeout", "3s"]);
     let b = Server::start_with(PUSHED);
     seed(&a);
-    follow(&b, &a.base);
+    follow_peer(&b, &a.base);
     // Two scripted followers: one never answers, one refuses what mentions "poison".
     let follow_as = |peer: &BadPeer, key: &ActorKey, object: String| {
         let sender = Sender::with_key(key, &format!("{}actor#main-key", peer.base));

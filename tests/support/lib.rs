@@ -468,3 +468,85 @@ pub fn bench_bin() -> PathBuf {
     let coopdir = coopdir_bin();
     coopdir.with_file_name(format!("coopdir-bench{}", std::env::consts::EXE_SUFFIX))
 }
+
+/// Follows `peer_base` from `follower` through its admin API; the new peer's state.
+pub fn follow_peer(follower: &Server, peer_base: &str) -> serde_json::Value {
+    let r = follower
+        .write(reqwest::Method::POST, "/admin/peers")
+        .json(&serde_json::json!({ "url": peer_base }))
+        .send()
+        .expect("POST /admin/peers");
+    let status = r.status();
+    let body = json(r);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+/// What `server` holds of a peer's resource (`/replicas?iri=`), tombstones included.
+pub fn replica(server: &Server, iri: &str) -> Option<serde_json::Value> {
+    let r = server
+        .client()
+        .get(server.url("/replicas"))
+        .query(&[("iri", iri)])
+        .send()
+        .expect("GET /replicas");
+    match r.status() {
+        StatusCode::OK => Some(json(r)),
+        StatusCode::NOT_FOUND => None,
+        other => panic!("GET /replicas?iri={iri}: {other}"),
+    }
+}
+
+/// The replica of a peer's resource that `server` holds, unless it is a tombstone.
+pub fn live_replica(server: &Server, iri: &str) -> Option<serde_json::Value> {
+    replica(server, iri).filter(|r| r["deleted"] == false)
+}
+
+/// A scripted misbehaving peer (`clients/bad_peer.py MODE PORT ARG`), killed when dropped.
+pub struct BadPeer {
+    child: Child,
+    pub base: String,
+}
+
+impl BadPeer {
+    pub fn start(mode: &str, arg: &str) -> Self {
+        use std::io::BufRead;
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(manifest_dir().join("clients/bad_peer.py"))
+            .args([mode, &port.to_string(), arg])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the bad peer");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("ready line");
+        assert_eq!(line.trim(), "ready");
+        BadPeer {
+            child,
+            base: format!("http://127.0.0.1:{port}/"),
+        }
+    }
+
+    /// The object ids a scripted follower took (modes that record them).
+    pub fn received(&self) -> Vec<String> {
+        let list: serde_json::Value = reqwest::blocking::get(format!("{}received", self.base))
+            .expect("GET /received")
+            .json()
+            .expect("json");
+        list.as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for BadPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
