@@ -14,7 +14,7 @@
 //! - Timing goes through [`Clock`], so tests cover hours of outage in seconds.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::net::{FetchError, Net, Posted};
 use crate::outbox::Outbox;
 use crate::peers::peer_id;
+use crate::registry::Registry;
 use crate::signatures::Signer;
 use crate::sync::now;
 use crate::vocab::{ACTIVITY_JSON, activity_context};
@@ -255,8 +256,7 @@ pub struct Followers {
     courier: Courier,
     config: DeliveryConfig,
     actor: String,
-    followers: RwLock<BTreeMap<String, Arc<FollowerHandle>>>,
-    started: Mutex<bool>,
+    followers: Registry<FollowerHandle>,
 }
 
 impl Followers {
@@ -285,33 +285,23 @@ impl Followers {
             courier,
             config,
             actor,
-            followers: RwLock::new(followers),
-            started: Mutex::new(false),
+            followers: Registry::new(followers),
         }))
     }
 
     pub fn start(self: &Arc<Self>) {
-        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        for handle in self.handles() {
+        for handle in self.followers.start() {
             self.spawn(handle);
         }
     }
 
     fn handles(&self) -> Vec<Arc<FollowerHandle>> {
-        self.followers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.followers.all()
     }
 
     fn handle(&self, id: &str) -> Result<Arc<FollowerHandle>, FederationError> {
         self.followers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .cloned()
             .ok_or_else(|| FederationError::UnknownFollower(id.to_owned()))
     }
 
@@ -399,12 +389,8 @@ impl Followers {
             old.stop.send_replace(true);
         }
         let handle = Arc::new(new_handle(state.clone()));
-        self.followers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, handle.clone());
         tracing::info!(follower = %state.actor, approved = approve, scope = ?state.scope, "follow request");
-        if *self.started.lock().unwrap_or_else(|p| p.into_inner()) {
+        if self.followers.insert(id, handle.clone()) {
             self.spawn(handle);
         }
         Ok(state)
@@ -445,10 +431,7 @@ impl Followers {
             drop: vec![state.graph_name()],
             ..Default::default()
         })?;
-        self.followers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.followers.remove(id);
         tracing::info!(follower = %state.actor, "follower removed");
         Ok(state)
     }

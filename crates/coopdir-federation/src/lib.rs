@@ -32,6 +32,7 @@ pub mod limits;
 pub mod net;
 pub mod outbox;
 pub mod peers;
+mod registry;
 pub mod signatures;
 pub mod sync;
 pub mod vocab;

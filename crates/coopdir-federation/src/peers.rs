@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coopdir_ldp::Directory;
@@ -20,6 +20,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::delivery::Courier;
 use crate::net::Net;
+use crate::registry::Registry;
 use crate::{FederationConfig, FederationError};
 use coopdir_ldp::{ReplicaChange, ReplicaRejection};
 use serde_json::{Value, json};
@@ -159,8 +160,7 @@ pub struct Peers {
     pub(crate) config: FederationConfig,
     pub(crate) net: Net,
     courier: Courier,
-    peers: RwLock<BTreeMap<String, Arc<PeerHandle>>>,
-    started: Mutex<bool>,
+    peers: Registry<PeerHandle>,
 }
 
 impl Peers {
@@ -190,34 +190,24 @@ impl Peers {
             config,
             net,
             courier,
-            peers: RwLock::new(peers),
-            started: Mutex::new(false),
+            peers: Registry::new(peers),
         }))
     }
 
     /// Starts a task for every peer (and, from now on, for peers added later).
     pub fn start(self: &Arc<Self>) {
-        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        for handle in self.handles() {
+        for handle in self.peers.start() {
             self.spawn(handle);
         }
     }
 
     fn handles(&self) -> Vec<Arc<PeerHandle>> {
-        self.peers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.peers.all()
     }
 
     fn handle(&self, id: &str) -> Result<Arc<PeerHandle>, FederationError> {
         self.peers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .cloned()
             .ok_or_else(|| FederationError::UnknownPeer(id.to_owned()))
     }
 
@@ -354,11 +344,7 @@ impl Peers {
         self.directory.store().apply(&state.change())?;
         tracing::info!(peer = %state.id, base = %state.base, "following a new peer");
         let handle = Arc::new(new_handle(state.clone()));
-        self.peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(state.id.clone(), handle.clone());
-        if *self.started.lock().unwrap_or_else(|p| p.into_inner()) {
+        if self.peers.insert(state.id.clone(), handle.clone()) {
             self.spawn(handle.clone());
         }
         // The peer is known before its Accept can arrive (which may be before the
@@ -576,10 +562,7 @@ impl Peers {
         })
         .await
         .map_err(|e| FederationError::BadPeer(format!("removal stopped: {e}")))??;
-        self.peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.peers.remove(id);
         tracing::info!(
             peer = id,
             removed,
