@@ -121,6 +121,9 @@ pub(crate) struct PeerHandle {
     pub held: AtomicUsize,
     /// Held for the duration of a pass: one pass per peer at a time.
     pub pass: tokio::sync::Mutex<()>,
+    /// Held (shared) while a pushed change is applied, so that removing the peer
+    /// waits for those in flight and none writes after its replica is gone.
+    pub pushing: tokio::sync::RwLock<()>,
     pub wake: Notify,
     pub stop: watch::Sender<bool>,
 }
@@ -452,6 +455,7 @@ impl Peers {
         change: ReplicaChange,
         record: ChangeSet,
     ) -> Result<&'static str, FederationError> {
+        let _pushing = handle.pushing.read().await;
         let state = handle.snapshot();
         if *handle.stop.borrow() {
             return Err(FederationError::UnknownPeer(state.id));
@@ -531,8 +535,9 @@ impl Peers {
     pub async fn remove(&self, id: &str) -> Result<usize, FederationError> {
         let handle = self.handle(id)?;
         handle.stop.send_replace(true);
-        // Wait for a pass in progress: it must not write after the replica is gone.
+        // Wait for a pass and pushes in progress: none may write after the replica is gone.
         let _pass = handle.pass.lock().await;
+        let _pushing = handle.pushing.write().await;
         let state = handle.snapshot();
         if matches!(
             state.subscription,
@@ -577,6 +582,7 @@ fn new_handle(state: PeerState) -> PeerHandle {
         state: Mutex::new(state),
         held: AtomicUsize::new(0),
         pass: tokio::sync::Mutex::new(()),
+        pushing: tokio::sync::RwLock::new(()),
         wake: Notify::new(),
         stop: watch::channel(false).0,
     }
