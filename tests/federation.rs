@@ -1,6 +1,8 @@
 //! Federation, pull half: real coopdir processes on loopback following each other.
 
-use coopdir_e2e::{BadPeer, Server, follow_peer, json, live_replica, replica, run, seed};
+use coopdir_e2e::{
+    BadPeer, Server, add_worker, follow_peer, json, live_replica, replica, run, seed,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -77,26 +79,6 @@ fn patch(server: &Server, path: &str, update: &str) {
     assert!(
         r.status().is_success(),
         "PATCH {path}: {}",
-        r.text().unwrap_or_default()
-    );
-}
-
-fn add_worker(server: &Server, slug: &str, name: &str, extra: &str) {
-    let r = server
-        .write(Method::POST, "/workers/")
-        .header("Content-Type", "text/turtle")
-        .header("Slug", slug)
-        .body(format!(
-            "@prefix schema: <http://schema.org/> . @prefix dir: <https://w3id.org/coopdir#> .
-             <> a schema:Person ; schema:name \"{name}\" ; schema:memberOf <{}> {extra} .",
-            server.url("/coops/test-co-op")
-        ))
-        .send()
-        .expect("POST worker");
-    assert_eq!(
-        r.status(),
-        StatusCode::CREATED,
-        "{}",
         r.text().unwrap_or_default()
     );
 }

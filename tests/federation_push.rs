@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use coopdir_e2e::{BadPeer, Server, follow_peer, free_port, json, live_replica, seed};
+use coopdir_e2e::{BadPeer, Server, add_worker, follow_peer, free_port, json, live_replica, seed};
 use coopdir_federation::ActorKey;
 use coopdir_federation::signatures::Signer;
 use reqwest::blocking::Response;
@@ -51,25 +51,6 @@ fn followers(server: &Server) -> Vec<Value> {
 
 fn follower_of(server: &Server, base: &str) -> Option<Value> {
     followers(server).into_iter().find(|f| f["base"] == base)
-}
-
-fn add_worker(server: &Server, slug: &str, name: &str) {
-    let r = server
-        .write(Method::POST, "/workers/")
-        .header("Content-Type", "text/turtle")
-        .header("Slug", slug)
-        .body(format!(
-            "@prefix schema: <http://schema.org/> . <> a schema:Person ; schema:name \"{name}\" ; schema:memberOf <{}> .",
-            server.url("/coops/test-co-op")
-        ))
-        .send()
-        .expect("POST worker");
-    assert_eq!(
-        r.status(),
-        StatusCode::CREATED,
-        "{}",
-        r.text().unwrap_or_default()
-    );
 }
 
 fn rename(server: &Server, slug: &str, name: &str) {
@@ -519,7 +500,7 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
 
     // Live: a change on A is searchable on B almost at once (B pulls only hourly).
     let pushed_before = peer_state(&b, &id)["pushed"].as_u64().unwrap_or(0);
-    add_worker(&a, "grace", "Grace Hopper");
+    add_worker(&a, "grace", "Grace Hopper", "");
     wait_until("B finds Grace", Duration::from_secs(2), || {
         searchable(&b, "Hopper", "Grace Hopper")
     });
@@ -534,7 +515,12 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
     // middle of it.
     b.stop();
     for i in 0..10 {
-        add_worker(&a, &format!("outage-{i}"), &format!("Outage Person {i}"));
+        add_worker(
+            &a,
+            &format!("outage-{i}"),
+            &format!("Outage Person {i}"),
+            "",
+        );
     }
     rename(&a, "grace", "Grace Brewster Hopper");
     delete(&a, "/workers/outage-3");
@@ -554,7 +540,12 @@ fn pushed_changes_arrive_in_order_through_an_hour_long_outage_and_a_sender_resta
     assert!(paused["lag"].as_u64().unwrap_or(0) >= 12, "{paused}");
     a.crash_and_restart();
     for i in 10..15 {
-        add_worker(&a, &format!("outage-{i}"), &format!("Outage Person {i}"));
+        add_worker(
+            &a,
+            &format!("outage-{i}"),
+            &format!("Outage Person {i}"),
+            "",
+        );
     }
     b.start_again();
     wait_until(
@@ -614,11 +605,11 @@ fn forged_tampered_replayed_and_foreign_deliveries_are_refused_and_order_is_kept
 
     // A's changes, captured as A's outbox publishes them.
     let (zed, yan) = (a.url("/workers/zed"), a.url("/workers/yan"));
-    add_worker(&a, "zed", "Zed Created");
+    add_worker(&a, "zed", "Zed Created", "");
     let create_zed = activity_of(&a, &zed);
     rename(&a, "zed", "Zed Updated");
     let update_zed = activity_of(&a, &zed);
-    add_worker(&a, "yan", "Yan");
+    add_worker(&a, "yan", "Yan", "");
     let create_yan = activity_of(&a, &yan);
     delete(&a, "/workers/yan");
     let delete_yan = activity_of(&a, &yan);
@@ -845,7 +836,7 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
     // B gets A's changes within a second or two while the hung follower times out.
     for i in 0..3 {
         let name = format!("Fresh Person {i}");
-        add_worker(&a, &format!("fresh-{i}"), &name);
+        add_worker(&a, &format!("fresh-{i}"), &name, "");
         wait_until(&format!("B finds {name}"), Duration::from_secs(2), || {
             searchable(&b, &format!("Fresh Person {i}"), &name)
         });
@@ -853,8 +844,8 @@ fn a_hung_follower_delays_nobody_and_a_poison_message_is_dead_lettered() {
     assert!(follower_of(&a, &hung.base).is_some_and(|f| f["lag"].as_u64().unwrap_or(0) > 0));
 
     // A poison message is dead-lettered; what comes after it still flows.
-    add_worker(&a, "poison-pill", "Poison Pill");
-    add_worker(&a, "later-one", "Later One");
+    add_worker(&a, "poison-pill", "Poison Pill", "");
+    add_worker(&a, "later-one", "Later One", "");
     let after = a.url("/workers/later-one");
     wait_until(
         "the poison follower gets what follows",

@@ -550,3 +550,24 @@ impl Drop for BadPeer {
         let _ = self.child.wait();
     }
 }
+
+/// A worker of the seeded co-op (`seed`), with `extra` Turtle after its name.
+pub fn add_worker(server: &Server, slug: &str, name: &str, extra: &str) {
+    let r = server
+        .write(reqwest::Method::POST, "/workers/")
+        .header("Content-Type", "text/turtle")
+        .header("Slug", slug)
+        .body(format!(
+            "@prefix schema: <http://schema.org/> . @prefix dir: <https://w3id.org/coopdir#> .
+             <> a schema:Person ; schema:name \"{name}\" ; schema:memberOf <{}> {extra} .",
+            server.url("/coops/test-co-op")
+        ))
+        .send()
+        .expect("POST worker");
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().unwrap_or_default()
+    );
+}

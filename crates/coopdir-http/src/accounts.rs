@@ -47,12 +47,7 @@ pub(crate) async fn read_input<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(T, bool), ApiError> {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media = crate::negotiate::body_media_type(headers).unwrap_or_default();
     let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
     if media == "application/x-www-form-urlencoded" {
         let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {

@@ -59,17 +59,20 @@ fn write_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, A
 }
 
 /// Reads the body, refusing it before reading when it is declared too large.
+/// 413 for a body whose `Content-Length` says it is over `limit`, before reading it.
+pub(crate) fn check_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    match header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok()) {
+        Some(length) if length > limit as u64 => Err(ApiError::too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    if let Some(length) =
-        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
-        && length > limit as u64
-    {
-        return Err(ApiError::too_large(limit));
-    }
+    check_length(headers, limit)?;
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(limit)),
@@ -574,9 +577,7 @@ async fn patch(
     body: Body,
 ) -> Result<Response, ApiError> {
     let principal = write_principal(state, headers)?;
-    let media = header_str(headers, header::CONTENT_TYPE)
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
+    let media = negotiate::body_media_type(headers);
     let make: fn(String) -> Patch = match media.as_deref() {
         Some(negotiate::SPARQL_UPDATE) => Patch::SparqlUpdate,
         Some(negotiate::N3) => Patch::N3,

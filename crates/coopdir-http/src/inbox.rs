@@ -131,12 +131,7 @@ pub async fn inbox(
             Ok(response)
         }
         Method::POST => {
-            let media = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(';').next())
-                .map(|v| v.trim().to_ascii_lowercase())
-                .unwrap_or_default();
+            let media = crate::negotiate::body_media_type(&headers).unwrap_or_default();
             if !ACCEPT_POST.split(", ").any(|m| m == media) {
                 return Err(ApiError::unsupported_media_type(
                     format!("a notification is JSON-LD ({ACCEPT_POST}), not {media:?}"),
@@ -285,14 +280,7 @@ async fn read_json_body(
     limit: usize,
     depth: usize,
 ) -> Result<Bytes, ApiError> {
-    if let Some(length) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && length > limit as u64
-    {
-        return Err(ApiError::too_large(limit));
-    }
+    crate::handlers::check_length(headers, limit)?;
     let mut scanner = DepthScanner::new(depth);
     let mut buffer = BytesMut::new();
     while let Some(frame) = body.frame().await {

@@ -66,6 +66,15 @@ pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
     best.map(|(_, _, f)| f)
 }
 
+/// The media type of a request's body (its `Content-Type` without parameters), lower case.
+pub fn body_media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
 /// The RDF syntax of a request body, from its `Content-Type`.
 pub fn input_format(content_type: Option<&str>) -> Option<InputFormat> {
     let media = content_type?.split(';').next()?.trim().to_ascii_lowercase();
