@@ -243,7 +243,7 @@ fn content_negotiation_defaults_to_json_ld_and_refuses_what_it_cannot_give() {
     for accept in [
         "*/*",
         "application/json",
-        "text/html,application/xhtml+xml,*/*;q=0.8",
+        "text/html;q=0.5, application/ld+json",
     ] {
         let r = server.get(&worker, accept);
         assert_eq!(
@@ -252,6 +252,24 @@ fn content_negotiation_defaults_to_json_ld_and_refuses_what_it_cannot_give() {
             "Accept: {accept}"
         );
     }
+    // A browser gets the page; `?format=` gets the data from the same URL.
+    let browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let r = server.get(&worker, browser);
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(r.headers()["vary"].to_str().unwrap().contains("Accept"));
+    let page = r.text().unwrap();
+    assert!(page.contains("format=turtle"), "no link to the Turtle view");
+    for (format, media) in [
+        ("jsonld", "application/ld+json"),
+        ("turtle", "text/turtle"),
+        ("ntriples", "application/n-triples"),
+    ] {
+        let r = server.get(&format!("{worker}?format={format}"), browser);
+        assert_eq!(r.status(), StatusCode::OK, "format={format}");
+        assert_eq!(r.headers()["content-type"], media, "format={format}");
+    }
+    let r = server.get(&format!("{worker}?format=pdf"), browser);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = server.get(&worker, "image/png");
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
     assert_eq!(r.headers()["content-type"], "application/problem+json");

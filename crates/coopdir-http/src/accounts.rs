@@ -78,6 +78,20 @@ pub(crate) async fn read_input<T: DeserializeOwned>(
     }
 }
 
+fn is_form(headers: &HeaderMap) -> bool {
+    crate::negotiate::body_media_type(headers).as_deref()
+        == Some("application/x-www-form-urlencoded")
+}
+
+fn is_browser(headers: &HeaderMap) -> bool {
+    crate::negotiate::prefers_html(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )
+}
+
 /// The caller, who must be logged in (or hold a token).
 fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let caller = caller(state, headers)?;
@@ -132,11 +146,35 @@ pub async fn login(
     State(state): Shared,
     client: Client,
     method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let browser = crate::negotiate::prefers_html(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
+    if (method == Method::GET || method == Method::HEAD) && browser {
+        let reader = crate::pages::Reader::new(&state, &headers, &uri)?;
+        return Ok(crate::pages::login_page(&state, &reader, &uri));
+    }
     if method != Method::POST {
         return Err(method_not_allowed("POST"));
+    }
+    if browser && is_form(&headers) {
+        let reader = crate::pages::Reader::new(&state, &headers, &uri)?;
+        let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+        let result = crate::pages::login_submit(
+            state.clone(),
+            &reader,
+            &headers,
+            &bytes,
+            client_ip(&client),
+        )
+        .await;
+        return Ok(reader.respond(&state, result));
     }
     let (input, form): (LoginInput, bool) = read_input(&state, &headers, body).await?;
     if form && auth::cross_site(&state, &headers) {
@@ -261,10 +299,16 @@ fn account_json(state: &AppState, principal: &Principal, session: Option<&str>) 
 pub async fn account(
     State(state): Shared,
     method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if method != Method::GET && method != Method::HEAD {
         return Err(method_not_allowed("GET"));
+    }
+    if crate::pages::wanted(&headers, &uri)? == crate::pages::Wanted::Html {
+        let reader = crate::pages::Reader::new(&state, &headers, &uri)?;
+        let result = crate::pages::account_page(state.clone(), &reader).await;
+        return Ok(reader.respond(&state, result));
     }
     let caller = signed_in(&state, &headers)?;
     let st = state.clone();
@@ -491,9 +535,29 @@ pub async fn invitation(
     Path(secret): Path<String>,
     client: Client,
     method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // A browser gets the page; scripts keep the JSON contract below.
+    if is_browser(&headers) && matches!(method, Method::GET | Method::HEAD | Method::POST) {
+        let reader = crate::pages::Reader::new(&state, &headers, &uri)?;
+        let result = if method == Method::POST {
+            let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+            crate::pages::invitation_submit(
+                state.clone(),
+                &reader,
+                &headers,
+                secret,
+                &bytes,
+                client_ip(&client),
+            )
+            .await
+        } else {
+            crate::pages::invitation_page(&state, &reader, &secret)
+        };
+        return Ok(reader.respond(&state, result));
+    }
     match method {
         Method::GET | Method::HEAD => {
             let view = state.directory.access().invitation(&secret)?;

@@ -20,7 +20,7 @@ use crate::auth::{caller, check_csrf};
 use crate::negotiate::{
     self, ACCEPT_PATCH, ACCEPT_POST, choose_output, input_format, media_type, variant,
 };
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, pages};
 
 type Shared = State<Arc<AppState>>;
 
@@ -282,12 +282,20 @@ fn body_response(body: Vec<u8>, etag: &str, format: OutputFormat, headers: &Head
 pub async fn root(
     State(state): Shared,
     method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let h = Headers::container(&state, None);
     match method {
         Method::GET | Method::HEAD => {
-            let format = output_format(&headers)?;
+            let format = match pages::wanted(&headers, &uri)? {
+                pages::Wanted::Html => {
+                    let reader = pages::Reader::new(&state, &headers, &uri)?;
+                    let result = pages::home(state.clone(), &reader).await;
+                    return Ok(reader.respond(&state, result));
+                }
+                pages::Wanted::Rdf(format) => format,
+            };
             let rep = state.directory.read_root();
             Ok(graph_response(&state, &headers, &rep, format, "", &h))
         }
@@ -324,8 +332,22 @@ pub async fn container(
                 page: query.get("page").and_then(|v| v.parse().ok()),
                 size: query.get("size").and_then(|v| v.parse().ok()),
             };
+            let format = match pages::wanted(&headers, &uri)? {
+                pages::Wanted::Html => {
+                    let reader = pages::Reader::new(&state, &headers, &uri)?;
+                    let result = pages::container_page(
+                        state.clone(),
+                        &reader,
+                        kind,
+                        paging.page.unwrap_or(1),
+                    )
+                    .await;
+                    return Ok(reader.respond(&state, result));
+                }
+                pages::Wanted::Rdf(format) => format,
+            };
             let principal = caller(&state, &headers)?.principal;
-            list_container(&state, kind, paging, &headers, h, principal).await
+            list_container(&state, kind, paging, format, &headers, h, principal).await
         }
         Method::OPTIONS => Ok(options_response(&h)),
         Method::POST => create(&state, kind, &headers, body).await,
@@ -340,11 +362,11 @@ async fn list_container(
     state: &Arc<AppState>,
     kind: Kind,
     paging: PageQuery,
+    format: OutputFormat,
     headers: &HeaderMap,
     h: Headers,
     principal: Principal,
 ) -> Result<Response, ApiError> {
-    let format = output_format(headers)?;
     let minimal = prefers_minimal_container(headers);
     let default_size = state.config.page_size;
     let size = paging.size.unwrap_or(default_size).clamp(1, 1000);
@@ -421,6 +443,44 @@ pub async fn below_resource(
         (Some("projects"), Some(slug), Some("candidates"), None) => {
             crate::search::candidates(state, slug, method, uri, headers).await
         }
+        (
+            Some(segment @ ("workers" | "projects" | "coops")),
+            Some(slug),
+            Some(page @ ("edit" | "admin")),
+            None,
+        ) => {
+            let Some((kind, iri)) = pages::member(&state, segment, &slug) else {
+                return Err(ApiError::not_found(uri.path()));
+            };
+            let body = match method {
+                Method::GET | Method::HEAD => None,
+                Method::POST => Some(read_body(&headers, body, state.config.max_body_bytes).await?),
+                _ => {
+                    return Err(ApiError::method_not_allowed(
+                        "GET, POST",
+                        "this page takes GET and a form POST",
+                    ));
+                }
+            };
+            let reader = pages::Reader::new(&state, &headers, &uri)?;
+            let result = {
+                let next = &reader;
+                let body = body.as_deref();
+                match (kind, page) {
+                    (Kind::Worker, "edit") => {
+                        pages::profile_form(state.clone(), next, &headers, iri, body).await
+                    }
+                    (Kind::Project, "edit") => {
+                        pages::project_form(state.clone(), next, &headers, Some(iri), body).await
+                    }
+                    (Kind::Coop, "admin") => {
+                        pages::coop_admin(state.clone(), next, &headers, &uri, iri, body).await
+                    }
+                    _ => Err(ApiError::not_found(uri.path())),
+                }
+            };
+            Ok(reader.respond(&state, result))
+        }
         (Some("coops"), Some(slug), Some("invitations"), None) => {
             crate::accounts::coop_invitations(state, slug, method, headers, body).await
         }
@@ -444,9 +504,29 @@ pub async fn resource(
         return Err(ApiError::not_found(uri.path()));
     };
     let h = Headers::resource(&state, kind);
+    // `/projects/new` is the new-project form for browsers.
+    if kind == Kind::Project && slug == "new" && is_page_request(&method, &headers, &uri) {
+        let body = match method {
+            Method::POST => Some(read_body(&headers, body, state.config.max_body_bytes).await?),
+            _ => None,
+        };
+        let reader = pages::Reader::new(&state, &headers, &uri)?;
+        let result =
+            pages::project_form(state.clone(), &reader, &headers, None, body.as_deref()).await;
+        return Ok(reader.respond(&state, result));
+    }
     match method {
         Method::GET | Method::HEAD => {
-            let format = output_format(&headers)?;
+            let format = match pages::wanted(&headers, &uri)? {
+                pages::Wanted::Html => {
+                    let reader = pages::Reader::new(&state, &headers, &uri)?;
+                    let saved = pages::query_value(&uri, "saved").is_some();
+                    let result =
+                        pages::resource_page(state.clone(), &reader, kind, iri, saved).await;
+                    return Ok(reader.respond(&state, result));
+                }
+                pages::Wanted::Rdf(format) => format,
+            };
             let principal = caller(&state, &headers)?.principal;
             let directory = state.directory.clone();
             let target = iri.clone();
@@ -476,6 +556,20 @@ pub async fn resource(
             RESOURCE_ALLOW,
             format!("{method} is not supported on a resource"),
         )),
+    }
+}
+
+/// A browser's page request: a GET preferring HTML, or a form POST.
+fn is_page_request(method: &Method, headers: &HeaderMap, uri: &Uri) -> bool {
+    match *method {
+        Method::GET | Method::HEAD => {
+            matches!(pages::wanted(headers, uri), Ok(pages::Wanted::Html))
+        }
+        Method::POST => {
+            negotiate::body_media_type(headers).as_deref()
+                == Some("application/x-www-form-urlencoded")
+        }
+        _ => false,
     }
 }
 

@@ -15,6 +15,7 @@ mod handlers;
 mod inbox;
 mod mail;
 mod negotiate;
+mod pages;
 mod search;
 mod sparql;
 
@@ -107,6 +108,9 @@ pub fn app(
         .route("/ns", get(handlers::vocabulary))
         .route("/shapes/{name}", get(handlers::shape))
         .route("/health", get(handlers::health))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/lang", any(pages::lang_switch))
+        .route("/admin", any(pages::admin))
         .route("/search", any(search::search))
         .route("/sparql", any(sparql::sparql))
         .route("/search/skills", any(search::skills))

@@ -66,6 +66,47 @@ pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
     best.map(|(_, _, f)| f)
 }
 
+/// Whether `accept` prefers HTML to every RDF syntax we serve (what browsers send);
+/// `*/*` alone, or an RDF type ranked at least as high, keeps the data.
+pub fn prefers_html(accept: &str) -> bool {
+    let mut html: Option<(f32, usize)> = None;
+    let mut rdf: Option<(f32, usize)> = None;
+    for (index, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for param in parts {
+            if let Some(v) = param.trim().strip_prefix("q=") {
+                q = v.trim().parse().unwrap_or(0.0);
+            }
+        }
+        if q <= 0.0 {
+            continue;
+        }
+        let slot = match media.as_str() {
+            "text/html" | "application/xhtml+xml" => &mut html,
+            "application/ld+json"
+            | "application/json"
+            | "text/turtle"
+            | "application/n-triples" => &mut rdf,
+            // A wildcard counts a little less than a type named outright.
+            "*/*" | "application/*" | "text/*" => {
+                q -= 0.0001;
+                &mut rdf
+            }
+            _ => continue,
+        };
+        if slot.is_none_or(|(best, _)| q > best) {
+            *slot = Some((q, index));
+        }
+    }
+    match (html, rdf) {
+        (Some(_), None) => true,
+        (Some((hq, hi)), Some((rq, ri))) => hq > rq || (hq == rq && hi < ri),
+        (None, _) => false,
+    }
+}
+
 /// The media type of a request's body (its `Content-Type` without parameters), lower case.
 pub fn body_media_type(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
@@ -98,6 +139,19 @@ mod tests {
             choose_output(Some("application/json")),
             Some(OutputFormat::JsonLd)
         );
+    }
+
+    #[test]
+    fn browsers_get_html_and_data_clients_do_not() {
+        assert!(prefers_html(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(prefers_html("text/html"));
+        assert!(!prefers_html("*/*"));
+        assert!(!prefers_html("application/ld+json"));
+        assert!(!prefers_html("text/html;q=0.5, text/turtle"));
+        assert!(!prefers_html("application/ld+json, text/html"));
+        assert!(prefers_html("text/html, application/ld+json;q=0.9"));
     }
 
     #[test]

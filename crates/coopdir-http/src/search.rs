@@ -26,9 +26,29 @@ fn only_get(method: &Method) -> Result<(), ApiError> {
     crate::handlers::only_get(method, "search")
 }
 
+/// The query's parameters, without `format` (which chose the representation).
 pub(crate) fn pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("unreadable query string: {e}")))
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("unreadable query string: {e}")))?;
+    Ok(pairs.into_iter().filter(|(k, _)| k != "format").collect())
+}
+
+/// The HTML page for a browser, when it asked for one.
+async fn page(
+    state: &Arc<AppState>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    which: &str,
+) -> Result<Option<Response>, ApiError> {
+    if crate::pages::wanted(headers, uri)? != crate::pages::Wanted::Html {
+        return Ok(None);
+    }
+    let reader = crate::pages::Reader::new(state, headers, uri)?;
+    let result = match which {
+        "search" => crate::pages::search_page(state.clone(), &reader, uri.clone()).await,
+        _ => crate::pages::insights_page(state.clone(), &reader).await,
+    };
+    Ok(Some(reader.respond(state, result)))
 }
 
 /// The small endpoints' parameters: only `known` ones, `lang` defaulting to English and
@@ -188,6 +208,9 @@ pub async fn search(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only_get(&method)?;
+    if let Some(page) = page(&state, &uri, &headers, "search").await? {
+        return Ok(page);
+    }
     let pairs = pairs(&uri)?;
     let request = SearchRequest::parse(&pairs, state.config.page_size, MAX_PAGE_SIZE)?;
     let (audience, up_to_date) = reader(&state, &headers).await?;
@@ -298,6 +321,9 @@ pub async fn insights(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only_get(&method)?;
+    if let Some(page) = page(&state, &uri, &headers, "insights").await? {
+        return Ok(page);
+    }
     let Options { lang, .. } = options(&uri, &["lang"], 1)?;
     let (audience, up_to_date) = reader(&state, &headers).await?;
     let items = run(&state.search, move |index| {

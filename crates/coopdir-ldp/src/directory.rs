@@ -605,9 +605,11 @@ impl Directory {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
         let mut slug = base_slug.clone();
         let mut n = 2;
-        while self
-            .store
-            .contains_graph(self.paths.member(kind, &slug).as_ref())?
+        // `/projects/new` is the new-project form: no project takes that path.
+        while (kind == Kind::Project && slug == "new")
+            || self
+                .store
+                .contains_graph(self.paths.member(kind, &slug).as_ref())?
         {
             slug = format!("{base_slug}-{n}");
             n += 1;
@@ -1006,6 +1008,15 @@ impl Directory {
                 .collect::<Vec<_>>()
                 .join(", ")
         )))
+    }
+
+    /// What the shapes say of a draft that is not stored (a form shows every problem at
+    /// once, its own checks and the shapes').
+    pub fn validate_draft(
+        &self,
+        graph: &Graph,
+    ) -> Result<coopdir_shacl::ValidationReport, LdpError> {
+        self.validate(graph, None)
     }
 
     /// Validates the nodes `graph` describes, with the types of linked resources looked

@@ -1,7 +1,7 @@
 //! What search keeps of each person, project and co-op, read from their stored graphs.
 
 use coopdir_access::policy::WorkerFacts;
-use coopdir_vocab::{dir, schema};
+use coopdir_vocab::{dcterms, dir, schema};
 use oxigraph::model::{Graph, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Term, TermRef};
 use std::sync::Arc;
 use time::Date;
@@ -69,6 +69,9 @@ pub struct Person {
     pub facts: WorkerFacts,
     /// The base URL of the server the person lives on.
     pub origin: Arc<str>,
+    /// `dcterms:modified` as stored (an `xsd:dateTime`; the server writes one format, so
+    /// the text sorts in time order).
+    pub modified: Option<String>,
 }
 
 impl Person {
@@ -118,6 +121,7 @@ impl Person {
             skills,
             facts: WorkerFacts::from_graph(graph, &iri_owned),
             origin,
+            modified: text(dcterms::MODIFIED),
             iri: iri_owned,
         }
     }
@@ -179,6 +183,9 @@ pub struct Project {
     pub lead: Option<NamedNode>,
     pub start: Option<Date>,
     pub needs: Vec<Need>,
+    /// `schema:sourceOrganization`: the co-op running it.
+    pub coop: Option<NamedNode>,
+    pub modified: Option<String>,
 }
 
 impl Project {
@@ -213,6 +220,10 @@ impl Project {
             lead: named(graph, iri, dir::LEAD).into_iter().next(),
             start: literal(graph, iri, schema::START_DATE).and_then(|d| parse_date(&d)),
             needs,
+            coop: named(graph, iri, schema::SOURCE_ORGANIZATION)
+                .into_iter()
+                .next(),
+            modified: literal(graph, iri, dcterms::MODIFIED),
         }
     }
 

@@ -60,7 +60,7 @@ use coopdir_vocab::{Kind, schema, skos};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{Graph, GraphName, NamedNode, Term};
 
-pub use entries::{Availability, Level, Need, Person, Project};
+pub use entries::{Availability, HeldSkill, Level, Need, Person, Project};
 pub use fulltext::DocKind;
 use fulltext::{FullText, key};
 pub use taxonomy::{ConceptId, LabelKind, Taxonomy, Via};
