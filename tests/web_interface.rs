@@ -386,6 +386,14 @@ async fn invite_someone(b: &Browser, admin_email: &str, invitee: &str, invitee_n
     assert!(b.path().await.ends_with("/edit"));
     assert!(b.text(".account").await.contains(invitee_name));
     b.logout().await;
+    // And logs in again later with what they chose.
+    b.go("/login").await;
+    b.fill("#email", invitee).await;
+    b.fill("#password", "a long enough passphrase for me").await;
+    b.submit("main form").await;
+    assert!(b.text(".account").await.contains(invitee_name));
+    assert_eq!(b.path().await, "/account");
+    b.logout().await;
 }
 
 /// The switch shows the interface in French, remembered; skill labels are French too.
@@ -487,6 +495,29 @@ fn every_task_works_in_a_browser_with_javascript() {
         }
         b.select("#lang-switch", "en").await;
         b.find("html[lang=en]").await;
+        // On a phone's width: one column, nothing wider than the screen.
+        b.client.set_window_size(390, 844).await.expect("resize");
+        for (name, path) in [
+            ("home", "/"),
+            ("search", "/search?skill=Software+development"),
+        ] {
+            b.go(path).await;
+            b.find("main h1").await;
+            let overflow = b
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .expect("measure");
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{path} scrolls sideways on a phone: {overflow}"
+            );
+            b.screenshot(&format!("{name}.phone.en")).await;
+        }
+        b.client.set_window_size(1280, 1100).await.expect("resize");
         b.logout().await;
         for (name, path, who) in [
             ("login", "/login", None),
@@ -550,4 +581,171 @@ fn every_task_works_in_a_browser_without_javascript() {
         .await;
         switch_to_french(&b).await;
     });
+}
+
+/// Without a browser: the headers every page gets, pages free of inline script and
+/// style (so the policy needs no `unsafe-inline`), cached assets, HTML errors, and forms
+/// that refuse a forged or missing token and change nothing.
+#[test]
+fn pages_are_locked_down_and_forms_refuse_forgery() {
+    let server = Server::start_demo();
+    server.add_person("animorph", "tess@example.org", "Tess Token", "member");
+    let html = "text/html,application/xhtml+xml";
+    let r = server.get("/", html);
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["referrer-policy"], "same-origin");
+    assert!(
+        r.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .starts_with("page;dur=")
+    );
+    let page = r.text().unwrap();
+    for path in [
+        "/",
+        "/search?skill=Python",
+        "/workers/ada-okafor",
+        "/skills/python",
+        "/insights/skills",
+        "/login",
+    ] {
+        let body = server.get(path, html).text().unwrap();
+        assert!(
+            !body.contains(" style=\"") && !body.contains("<style"),
+            "{path} has inline style"
+        );
+        for script in body.split("<script").skip(1) {
+            assert!(
+                script.trim_start().starts_with("src="),
+                "{path} has an inline script"
+            );
+        }
+        assert!(
+            !body.contains("http://cdn") && !body.contains("https://cdn"),
+            "{path} loads from a CDN"
+        );
+    }
+    // Assets: content-hashed names, cached for a year; an old hash is gone.
+    let css = page
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap_or_default())
+        .find(|h| h.starts_with("/assets/app.") && h.ends_with(".css"))
+        .expect("stylesheet link")
+        .to_owned();
+    let r = server.get(&css, "*/*");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        server.get("/assets/app.0000.css", "*/*").status(),
+        reqwest::StatusCode::NOT_FOUND
+    );
+    // Errors are pages too, with the API's status.
+    let r = server.get("/workers/nobody-here", html);
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().unwrap().contains("Not found"));
+
+    let no_redirects = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A login form without the form cookie's token is refused.
+    let r = no_redirects
+        .post(server.url("/login"))
+        .header("Accept", html)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("email=tess%40example.org&password=correct+horse+battery+staple&csrf=forged")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().contains("coopdir_session"))
+    );
+    // A profile form with a real session but a forged token changes nothing.
+    let session = server.login("tess@example.org", PASSWORD);
+    let before = server
+        .get("/workers/tess-token", "application/n-triples")
+        .text()
+        .unwrap();
+    for token in ["forged", ""] {
+        let r = no_redirects
+            .post(server.url("/workers/tess-token/edit"))
+            .header("Accept", html)
+            .header("Cookie", &session.cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={token}&name=Hacked&rows=0"))
+            .send()
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::FORBIDDEN,
+            "token {token:?}"
+        );
+    }
+    let after = server
+        .get("/workers/tess-token", "application/n-triples")
+        .text()
+        .unwrap();
+    assert_eq!(before, after);
+    // The right token saves and redirects (post/redirect/get).
+    let r = no_redirects
+        .post(server.url("/workers/tess-token/edit"))
+        .header("Accept", html)
+        .header("Cookie", &session.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={}&name=Tess+Token&jobTitle=Tester&rows=0",
+            session.csrf
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/workers/tess-token?saved=1");
+    let saved = server
+        .get("/workers/tess-token", "application/n-triples")
+        .text()
+        .unwrap();
+    assert!(saved.contains("\"Tester\""), "{saved}");
+    // Someone else may not edit it, token or not.
+    server.add_person("animorph", "uma@example.org", "Uma Other", "member");
+    let other = server.login("uma@example.org", PASSWORD);
+    let r = no_redirects
+        .post(server.url("/workers/tess-token/edit"))
+        .header("Accept", html)
+        .header("Cookie", &other.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&name=Hacked&rows=0", other.csrf))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(
+        saved,
+        server
+            .get("/workers/tess-token", "application/n-triples")
+            .text()
+            .unwrap()
+    );
 }

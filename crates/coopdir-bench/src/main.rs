@@ -89,6 +89,19 @@ enum Cmd {
         #[arg(long, default_value = "search-report.json")]
         report: PathBuf,
     },
+    /// Server-side render time of the web interface's main pages (their `Server-Timing`),
+    /// on the demo data and on generated workers.
+    Pages {
+        #[arg(long)]
+        coopdir: Option<PathBuf>,
+        #[arg(long, default_value_t = 100_000)]
+        workers: usize,
+        #[arg(long, default_value_t = 1_000)]
+        skills: usize,
+        /// Requests per page.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
     /// Time importing an ESCO-sized taxonomy, then an updated one.
     EscoImport {
         #[arg(long)]
@@ -162,6 +175,17 @@ fn main() -> Result<(), load::BoxError> {
             );
             Ok(())
         }
+        Cmd::Pages {
+            coopdir,
+            workers,
+            skills,
+            rounds,
+        } => search_bench::pages(
+            &coopdir.unwrap_or_else(sibling_coopdir),
+            workers,
+            skills,
+            rounds,
+        ),
         Cmd::Search {
             coopdir,
             workers,

@@ -372,3 +372,127 @@ pub fn esco_import(coopdir: &Path, concepts: usize, languages: usize) -> Result<
     }
     Ok(())
 }
+
+/// Per page: the server's own time (`Server-Timing: page;dur=`) and the client's, p50
+/// and p99, over `rounds` requests after one unmeasured warm-up.
+fn measure_pages(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    pages: &[(&str, String)],
+    rounds: usize,
+) -> Result<(), BoxError> {
+    for (name, path) in pages {
+        let url = format!("{base}{}", path.trim_start_matches('/'));
+        let mut server = hdrhistogram::Histogram::<u64>::new(3)?;
+        let mut total = hdrhistogram::Histogram::<u64>::new(3)?;
+        let mut bytes = 0;
+        for i in 0..=rounds {
+            let started = Instant::now();
+            let r = client.get(&url).header("Accept", "text/html").send()?;
+            let status = r.status();
+            let timing = r
+                .headers()
+                .get("server-timing")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split("dur=").nth(1))
+                .and_then(|v| v.parse::<f64>().ok());
+            bytes = r.bytes()?.len();
+            if !status.is_success() {
+                return Err(format!("{url} answered {status}").into());
+            }
+            let Some(timing) = timing else {
+                return Err(format!("{url} sent no Server-Timing").into());
+            };
+            if i > 0 {
+                server.record((timing * 1000.0) as u64)?;
+                total.record(started.elapsed().as_micros() as u64)?;
+            }
+        }
+        println!(
+            "page {name:<28} server p50 {:>6.2} ms, p99 {:>6.2} ms; client p50 {:>6.2} ms ({} KiB)",
+            server.value_at_quantile(0.5) as f64 / 1000.0,
+            server.value_at_quantile(0.99) as f64 / 1000.0,
+            total.value_at_quantile(0.5) as f64 / 1000.0,
+            bytes / 1024
+        );
+    }
+    Ok(())
+}
+
+/// The web interface's main pages, on the demo data and on `workers` generated workers.
+pub fn pages(
+    coopdir: &Path,
+    workers: usize,
+    concepts: usize,
+    rounds: usize,
+) -> Result<(), BoxError> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    {
+        let work = tempfile::tempdir()?;
+        let data = work.path().join("data");
+        let data_s = data.to_str().ok_or("non-UTF-8 temp path")?;
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}/");
+        let _server = Guard(spawn_server(
+            coopdir,
+            data_s,
+            port,
+            &["--demo", "--base-url", &base],
+        )?);
+        wait_ready(&format!("{base}health"))?;
+        println!("demo data ({rounds} requests a page):");
+        let demo: Vec<(&str, String)> = vec![
+            ("home", "/".into()),
+            (
+                "search: a broad skill",
+                "/search?skill=Software+development".into(),
+            ),
+            ("worker", "/workers/ada-okafor".into()),
+            ("co-op", "/coops/good-praxis".into()),
+            ("project", "/projects/fediverse-events".into()),
+            ("skill", "/skills/software-development".into()),
+            ("workers container", "/workers/".into()),
+            ("skills insight", "/insights/skills".into()),
+        ];
+        measure_pages(&client, &base, &demo, rounds)?;
+    }
+    let work = tempfile::tempdir()?;
+    let data = work.path().join("data");
+    let data_s = data.to_str().ok_or("non-UTF-8 temp path")?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}/");
+    let taxonomy = work.path().join("taxonomy.ttl");
+    let directory = work.path().join("directory.ttl");
+    esco::write(&taxonomy, concepts, 3, 1, 0)?;
+    write_directory(&directory, &base, workers, concepts, 100)?;
+    coopdir_cmd(
+        coopdir,
+        &[
+            "import",
+            "--data",
+            data_s,
+            "--base-url",
+            &base,
+            taxonomy.to_str().ok_or("path")?,
+            directory.to_str().ok_or("path")?,
+        ],
+    )?;
+    coopdir_cmd(coopdir, &["reindex", "--data", data_s, "--base-url", &base])?;
+    let _server = Guard(spawn_server(coopdir, data_s, port, &[])?);
+    wait_ready(&format!("{base}health"))?;
+    let groups = esco::groups(concepts);
+    let group = enc(&esco::concept_iri(groups / 2));
+    println!("{workers} workers, {concepts} ESCO-shaped concepts ({rounds} requests a page):");
+    let large: Vec<(&str, String)> = vec![
+        ("home", "/".into()),
+        ("search: a broad skill", format!("/search?skill={group}")),
+        ("worker", "/workers/w1".into()),
+        ("co-op (50 members)", "/coops/c1".into()),
+        ("project", "/projects/p1".into()),
+        ("workers container", "/workers/".into()),
+        ("skills insight", "/insights/skills".into()),
+    ];
+    measure_pages(&client, &base, &large, rounds)
+}

@@ -30,13 +30,10 @@ pub fn variant(format: OutputFormat) -> &'static str {
     }
 }
 
-/// Picks the best RDF format for an `Accept` header; `None` means 406.
-pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return Some(OutputFormat::JsonLd);
-    };
-    let mut best: Option<(f32, usize, OutputFormat)> = None;
-    for (index, range) in accept.split(',').enumerate() {
+/// The ranges of an `Accept` header with a q-value above zero: position, media type
+/// (lower case) and q.
+fn media_ranges(accept: &str) -> impl Iterator<Item = (usize, String, f32)> + '_ {
+    accept.split(',').enumerate().filter_map(|(index, range)| {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut q = 1.0f32;
@@ -45,9 +42,17 @@ pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
                 q = v.trim().parse().unwrap_or(0.0);
             }
         }
-        if q <= 0.0 {
-            continue;
-        }
+        (q > 0.0).then_some((index, media, q))
+    })
+}
+
+/// Picks the best RDF format for an `Accept` header; `None` means 406.
+pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(OutputFormat::JsonLd);
+    };
+    let mut best: Option<(f32, usize, OutputFormat)> = None;
+    for (index, media, q) in media_ranges(accept) {
         let format = match media.as_str() {
             "application/ld+json" | "application/json" | "*/*" | "application/*" => {
                 OutputFormat::JsonLd
@@ -71,18 +76,7 @@ pub fn choose_output(accept: Option<&str>) -> Option<OutputFormat> {
 pub fn prefers_html(accept: &str) -> bool {
     let mut html: Option<(f32, usize)> = None;
     let mut rdf: Option<(f32, usize)> = None;
-    for (index, range) in accept.split(',').enumerate() {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let mut q = 1.0f32;
-        for param in parts {
-            if let Some(v) = param.trim().strip_prefix("q=") {
-                q = v.trim().parse().unwrap_or(0.0);
-            }
-        }
-        if q <= 0.0 {
-            continue;
-        }
+    for (index, media, mut q) in media_ranges(accept) {
         let slot = match media.as_str() {
             "text/html" | "application/xhtml+xml" => &mut html,
             "application/ld+json"

@@ -204,7 +204,7 @@ proposed-by = Proposed by
 peer = Peer
 peer-sync = Synchronised
 peer-push = Push
-peer-resources = Resources
+peer-resources = Changes applied (of its head)
 peer-error = Last error
 password = Password
 

@@ -203,7 +203,7 @@ proposed-by = Proposée par
 peer = Pair
 peer-sync = Synchronisé
 peer-push = Envoi direct
-peer-resources = Ressources
+peer-resources = Modifications appliquées (sur sa tête)
 peer-error = Dernière erreur
 password = Mot de passe
 

@@ -230,14 +230,15 @@ pub fn coverage(tr: &Tr, rows: &[CoverageBar]) -> String {
         );
         let wanted = row.wanted as f64 / max * BAR_AREA;
         let covered = row.covered.min(row.wanted) as f64 / max * BAR_AREA;
-        let class = if row.covered >= row.wanted {
-            "bar-now"
+        // A shortfall is also said in words, not only by colour.
+        let (value_class, mark) = if row.covered >= row.wanted {
+            ("value", "")
         } else {
-            "bar-short"
+            ("value value-short", " !")
         };
         let _ = write!(
             svg,
-            r#"<rect class="bar-demand" x="{LABEL_WIDTH}" y="{}" width="{wanted:.1}" height="18"/><rect class="{class}" x="{LABEL_WIDTH}" y="{}" width="{covered:.1}" height="18"/><text class="value" x="{:.1}" y="{}">{}/{}</text>"#,
+            r#"<rect class="bar-demand" x="{LABEL_WIDTH}" y="{}" width="{wanted:.1}" height="18"/><rect class="bar-now" x="{LABEL_WIDTH}" y="{}" width="{covered:.1}" height="18"/><text class="{value_class}" x="{:.1}" y="{}">{}/{}{mark}</text>"#,
             top + 3.0,
             top + 3.0,
             LABEL_WIDTH + wanted.max(covered) + 6.0,
@@ -305,7 +306,8 @@ mod tests {
                 },
             ],
         );
-        assert!(svg.contains("bar-short"));
-        assert!(svg.contains(">1/3<") && svg.contains(">1/1<"));
+        assert!(svg.contains(">1/3 !<") && svg.contains(">1/1<"));
+        // Covered: one of the three wanted, a third of the widest bar.
+        assert!(svg.contains(&format!("width=\"{:.1}\"", BAR_AREA / 3.0)));
     }
 }

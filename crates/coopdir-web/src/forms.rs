@@ -142,19 +142,26 @@ pub fn stored_rows(
     rows
 }
 
+/// Every row as typed, blank ones included, so row numbers match their errors.
+pub fn all_rows(form: &Submitted, number_field: &str) -> Vec<RowInput> {
+    let rows = form.get("rows").parse::<usize>().unwrap_or(0).min(MAX_ROWS);
+    (0..rows)
+        .map(|i| row_input(form, i, number_field))
+        .collect()
+}
+
+fn row_input(form: &Submitted, i: usize, number_field: &str) -> RowInput {
+    RowInput {
+        label: form.get(&format!("skill-{i}")).to_owned(),
+        level: form.get(&format!("level-{i}")).to_owned(),
+        number: form.get(&format!("{number_field}-{i}")).to_owned(),
+    }
+}
+
 /// The rows as submitted (blank ones dropped).
 pub fn submitted_rows(form: &Submitted, number_field: &str) -> Vec<(usize, RowInput)> {
     (0..form.rows().max(1))
-        .map(|i| {
-            (
-                i,
-                RowInput {
-                    label: form.get(&format!("skill-{i}")).to_owned(),
-                    level: form.get(&format!("level-{i}")).to_owned(),
-                    number: form.get(&format!("{number_field}-{i}")).to_owned(),
-                },
-            )
-        })
+        .map(|i| (i, row_input(form, i, number_field)))
         .filter(|(_, r)| !r.label.is_empty())
         .collect()
 }
@@ -218,6 +225,84 @@ fn kept(old: &Graph, iri: NamedNodeRef<'_>, managed: &[NamedNodeRef<'_>]) -> Gra
         }
     }
     graph
+}
+
+/// How a form's skill rows become qualified-skill nodes.
+struct SkillRows {
+    /// `dir:hasSkill` or `dir:need`.
+    property: NamedNodeRef<'static>,
+    /// The row's number field (`years-N`, `headcount-N`) and its property.
+    number_field: &'static str,
+    number: NamedNodeRef<'static>,
+    /// A plain link to each skill as well (`dir:requiresSkill`).
+    also: Option<NamedNodeRef<'static>>,
+    min: u32,
+    /// The number when the row leaves it empty.
+    default: Option<&'static str>,
+}
+
+/// One node per filled-in row (skill, level, number); the field of each node, for the
+/// shapes' errors; a row whose skill or number is not understood is an error instead.
+fn add_skill_rows(
+    graph: &mut Graph,
+    iri: NamedNodeRef<'_>,
+    form: &Submitted,
+    taxonomy: &Taxonomy,
+    errors: &mut HashMap<String, &'static str>,
+    rows: SkillRows,
+) -> HashMap<BlankNode, usize> {
+    let mut nodes = HashMap::new();
+    for (i, row) in submitted_rows(form, rows.number_field) {
+        let skill = match resolve_skill(taxonomy, &row.label) {
+            Ok(skill) => skill,
+            Err(message) => {
+                errors.insert(format!("skill-{i}"), message);
+                continue;
+            }
+        };
+        if let Some(also) = rows.also {
+            graph.insert(&Triple::new(
+                iri.into_owned(),
+                also.into_owned(),
+                skill.clone(),
+            ));
+        }
+        let node = BlankNode::default();
+        graph.insert(&Triple::new(
+            iri.into_owned(),
+            rows.property.into_owned(),
+            node.clone(),
+        ));
+        graph.insert(&Triple::new(node.clone(), dir::SKILL.into_owned(), skill));
+        if let Some(level) = Level::parse(&row.level) {
+            graph.insert(&Triple::new(
+                node.clone(),
+                dir::LEVEL.into_owned(),
+                Literal::new_simple_literal(level.as_str()),
+            ));
+        }
+        let number = match (row.number.as_str(), rows.default) {
+            ("", None) => None,
+            ("", Some(default)) => Some(default),
+            (typed, _) => Some(typed),
+        };
+        if let Some(number) = number {
+            match number.parse::<u32>() {
+                Ok(n) if n >= rows.min => typed(
+                    graph,
+                    node.clone(),
+                    rows.number,
+                    &n.to_string(),
+                    xsd::INTEGER,
+                ),
+                _ => {
+                    errors.insert(format!("{}-{i}", rows.number_field), "error-number");
+                }
+            }
+        }
+        nodes.insert(node, i);
+    }
+    nodes
 }
 
 const PROFILE_FIELDS: [(NamedNodeRef<'static>, &str); 11] = [
@@ -317,45 +402,21 @@ pub fn profile_graph(
             }
         }
     }
-    let mut nodes = HashMap::new();
-    for (i, row) in submitted_rows(form, "years") {
-        let skill = match resolve_skill(taxonomy, &row.label) {
-            Ok(skill) => skill,
-            Err(message) => {
-                errors.insert(format!("skill-{i}"), message);
-                continue;
-            }
-        };
-        let node = BlankNode::default();
-        graph.insert(&Triple::new(
-            iri.into_owned(),
-            dir::HAS_SKILL.into_owned(),
-            node.clone(),
-        ));
-        graph.insert(&Triple::new(node.clone(), dir::SKILL.into_owned(), skill));
-        if let Some(level) = Level::parse(&row.level) {
-            graph.insert(&Triple::new(
-                node.clone(),
-                dir::LEVEL.into_owned(),
-                Literal::new_simple_literal(level.as_str()),
-            ));
-        }
-        if !row.number.is_empty() {
-            match row.number.parse::<u32>() {
-                Ok(y) => typed(
-                    &mut graph,
-                    node.clone(),
-                    dir::YEARS,
-                    &y.to_string(),
-                    xsd::INTEGER,
-                ),
-                Err(_) => {
-                    errors.insert(format!("years-{i}"), "error-number");
-                }
-            }
-        }
-        nodes.insert(node, i);
-    }
+    let nodes = add_skill_rows(
+        &mut graph,
+        iri,
+        form,
+        taxonomy,
+        &mut errors,
+        SkillRows {
+            property: dir::HAS_SKILL,
+            number_field: "years",
+            number: dir::YEARS,
+            also: None,
+            min: 0,
+            default: None,
+        },
+    );
     Built {
         graph,
         nodes,
@@ -428,53 +489,21 @@ pub fn project_graph(
             errors.insert(field.into(), "error-date");
         }
     }
-    let mut nodes = HashMap::new();
-    for (i, row) in submitted_rows(form, "headcount") {
-        let skill = match resolve_skill(taxonomy, &row.label) {
-            Ok(skill) => skill,
-            Err(message) => {
-                errors.insert(format!("skill-{i}"), message);
-                continue;
-            }
-        };
-        graph.insert(&Triple::new(
-            iri.into_owned(),
-            dir::REQUIRES_SKILL.into_owned(),
-            skill.clone(),
-        ));
-        let node = BlankNode::default();
-        graph.insert(&Triple::new(
-            iri.into_owned(),
-            dir::NEED.into_owned(),
-            node.clone(),
-        ));
-        graph.insert(&Triple::new(node.clone(), dir::SKILL.into_owned(), skill));
-        if let Some(level) = Level::parse(&row.level) {
-            graph.insert(&Triple::new(
-                node.clone(),
-                dir::LEVEL.into_owned(),
-                Literal::new_simple_literal(level.as_str()),
-            ));
-        }
-        let headcount = if row.number.is_empty() {
-            "1"
-        } else {
-            row.number.as_str()
-        };
-        match headcount.parse::<u32>() {
-            Ok(n) if n >= 1 => typed(
-                &mut graph,
-                node.clone(),
-                dir::HEADCOUNT,
-                &n.to_string(),
-                xsd::INTEGER,
-            ),
-            _ => {
-                errors.insert(format!("headcount-{i}"), "error-number");
-            }
-        }
-        nodes.insert(node, i);
-    }
+    let nodes = add_skill_rows(
+        &mut graph,
+        iri,
+        form,
+        taxonomy,
+        &mut errors,
+        SkillRows {
+            property: dir::NEED,
+            number_field: "headcount",
+            number: dir::HEADCOUNT,
+            also: Some(dir::REQUIRES_SKILL),
+            min: 1,
+            default: Some("1"),
+        },
+    );
     Built {
         graph,
         nodes,

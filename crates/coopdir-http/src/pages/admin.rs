@@ -13,13 +13,8 @@ use coopdir_web::pages::{
 use oxigraph::model::NamedNode;
 use std::sync::Arc;
 
-use super::{Reader, local_path, redirect, run};
+use super::{Reader, local_path, parse_form, redirect, run};
 use crate::{ApiError, AppState};
-
-fn parse_form(bytes: &[u8]) -> Result<Submitted, ApiError> {
-    Submitted::parse(bytes)
-        .map_err(|e| ApiError::bad_request(format!("the form could not be read: {e}")))
-}
 
 /// A form field, or the parameter of the same name in the form's action URL.
 fn field(form: &Submitted, uri: &Uri, name: &str) -> String {

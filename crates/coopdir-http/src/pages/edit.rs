@@ -8,7 +8,7 @@ use axum::response::Response;
 use coopdir_access::Principal;
 use coopdir_ldp::{CreateOutcome, LdpError, Precondition};
 use coopdir_vocab::{Kind, dir, schema};
-use coopdir_web::forms::{self, Built, EMPTY_ROWS, RowInput, Submitted};
+use coopdir_web::forms::{self, Built, EMPTY_ROWS, RowInput};
 use coopdir_web::pages::{
     Choice, FieldErrors, InvitationPage, LoginPage, ProfileFields, ProfileFormPage, ProjectFields,
     ProjectFormPage,
@@ -18,13 +18,8 @@ use oxigraph::model::{Graph, NamedNode};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Reader, local_path, redirect, run, safe_return};
+use super::{Reader, local_path, parse_form, redirect, run, safe_return};
 use crate::{ApiError, AppState};
-
-fn parse_form(bytes: &[u8]) -> Result<Submitted, ApiError> {
-    Submitted::parse(bytes)
-        .map_err(|e| ApiError::bad_request(format!("the form could not be read: {e}")))
-}
 
 /// `GET /login`.
 pub(crate) fn login_page(state: &AppState, reader: &Reader, uri: &Uri) -> Response {
@@ -307,6 +302,28 @@ fn visibility_choices(reader: &Reader, current: &str) -> Vec<Choice> {
     )
 }
 
+/// A stored resource's skill rows, labelled in the reader's language.
+fn stored_skill_rows(
+    state: &AppState,
+    reader: &Reader,
+    graph: &Graph,
+    subject: &NamedNode,
+    property: oxigraph::model::NamedNodeRef<'static>,
+    number: oxigraph::model::NamedNodeRef<'static>,
+) -> Vec<RowInput> {
+    let search = state.search.read();
+    forms::stored_rows(
+        graph,
+        subject.as_ref(),
+        property,
+        number,
+        |skill| match search.taxonomy.id(skill) {
+            Some(id) => search.taxonomy.label(id, reader.lang()).to_owned(),
+            None => skill.to_owned(),
+        },
+    )
+}
+
 struct ProfileState {
     fields: ProfileFields,
     availability: String,
@@ -349,19 +366,7 @@ fn stored_profile(
     let mut fields = forms::profile_values(graph, iri.as_ref());
     fields.etag = etag;
     let get = |p| coopdir_web::views::text(graph, iri.as_ref(), p, "").unwrap_or_default();
-    let rows = {
-        let search = state.search.read();
-        forms::stored_rows(
-            graph,
-            iri.as_ref(),
-            dir::HAS_SKILL,
-            dir::YEARS,
-            |skill| match search.taxonomy.id(skill) {
-                Some(id) => search.taxonomy.label(id, reader.lang()).to_owned(),
-                None => skill.to_owned(),
-            },
-        )
-    };
+    let rows = stored_skill_rows(state, reader, graph, iri, dir::HAS_SKILL, dir::YEARS);
     ProfileState {
         fields,
         availability: get(dir::AVAILABILITY),
@@ -403,7 +408,7 @@ pub(crate) async fn profile_form(
             fields: forms::profile_submitted(&form),
             availability: form.get("availability").to_owned(),
             visibility: form.get("visibility").to_owned(),
-            rows: all_rows(&form, "years"),
+            rows: forms::all_rows(&form, "years"),
             empty_rows,
             errors,
             general,
@@ -455,22 +460,6 @@ pub(crate) async fn profile_form(
             ))
         }
     }
-}
-
-/// Every row as typed, blank ones included, so row numbers match their errors.
-fn all_rows(form: &Submitted, number_field: &str) -> Vec<RowInput> {
-    let rows = form
-        .get("rows")
-        .parse::<usize>()
-        .unwrap_or(0)
-        .min(forms::MAX_ROWS);
-    (0..rows)
-        .map(|i| RowInput {
-            label: form.get(&format!("skill-{i}")).to_owned(),
-            level: form.get(&format!("level-{i}")).to_owned(),
-            number: form.get(&format!("{number_field}-{i}")).to_owned(),
-        })
-        .collect()
 }
 
 struct ProjectState {
@@ -593,19 +582,7 @@ pub(crate) async fn project_form(
         fields.etag = etag;
         let get =
             |p| coopdir_web::views::text(&stored, subject.as_ref(), p, "").unwrap_or_default();
-        let rows = {
-            let search = state.search.read();
-            forms::stored_rows(
-                &stored,
-                subject.as_ref(),
-                dir::NEED,
-                dir::HEADCOUNT,
-                |skill| match search.taxonomy.id(skill) {
-                    Some(id) => search.taxonomy.label(id, reader.lang()).to_owned(),
-                    None => skill.to_owned(),
-                },
-            )
-        };
+        let rows = stored_skill_rows(&state, reader, &stored, &subject, dir::NEED, dir::HEADCOUNT);
         // A new project defaults to the creator's first co-op.
         let coop = match &iri {
             Some(_) => {
@@ -642,7 +619,7 @@ pub(crate) async fn project_form(
             fields: forms::project_submitted(&form),
             status: form.get("status").to_owned(),
             coop: form.get("coop").to_owned(),
-            rows: all_rows(&form, "headcount"),
+            rows: forms::all_rows(&form, "headcount"),
             empty_rows,
             errors,
             general,

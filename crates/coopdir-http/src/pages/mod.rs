@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use coopdir_access::Access;
 use coopdir_access::policy::Audience;
+use coopdir_web::forms::Submitted;
 use coopdir_web::pages::{ErrorPage, Layout, UserNav};
 use coopdir_web::{LANG_COOKIE, Lang, Template, Tr};
 
@@ -81,17 +82,6 @@ pub(crate) fn without_format(uri: &Uri) -> Vec<(String, String)> {
         .collect()
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
-}
-
 /// Who is reading a page, in which language, and the token their forms carry.
 pub(crate) struct Reader {
     pub caller: Caller,
@@ -109,14 +99,14 @@ impl Reader {
     pub fn new(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Self, ApiError> {
         let caller = caller(state, headers)?;
         let lang = Lang::choose(
-            cookie_value(headers, LANG_COOKIE).as_deref(),
+            crate::auth::cookie(headers, LANG_COOKIE).as_deref(),
             headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),
         );
         let (csrf, new_form_token) = match &caller.session {
             Some(secret) => (Access::csrf_token(secret), None),
-            None => match cookie_value(headers, FORM_COOKIE).filter(|v| v.len() >= 32) {
+            None => match crate::auth::cookie(headers, FORM_COOKIE).filter(|v| v.len() >= 32) {
                 Some(token) => (token, None),
                 None => {
                     let token = uuid::Uuid::new_v4().simple().to_string();
@@ -170,12 +160,20 @@ impl Reader {
             .map_err(ApiError::from)
     }
 
+    /// Who the reader is for search and listings, once search has every write made
+    /// before this request.
+    pub async fn audience_after_writes(&self, state: &AppState) -> Result<Audience, ApiError> {
+        let audience = self.audience(state).await?;
+        state.search.wait_for_writes().await;
+        Ok(audience)
+    }
+
     /// A form's anti-forgery token is right: the session's, or before login the one in
     /// the form cookie.
     pub fn check_form(&self, headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
         let ok = match &self.caller.session {
             Some(secret) => Access::csrf_matches(secret, presented),
-            None => cookie_value(headers, FORM_COOKIE).is_some_and(|expected| {
+            None => crate::auth::cookie(headers, FORM_COOKIE).is_some_and(|expected| {
                 !presented.is_empty() && constant_time_eq(expected.as_bytes(), presented.as_bytes())
             }),
         };
@@ -285,6 +283,12 @@ impl Reader {
             Err(error) => self.error(state, error),
         }
     }
+}
+
+/// A submitted form.
+pub(crate) fn parse_form(bytes: &[u8]) -> Result<Submitted, ApiError> {
+    Submitted::parse(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the form could not be read: {e}")))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -37,8 +37,7 @@ fn names<'a>(state: &'a AppState, search: &'a coopdir_search::State, reader: &Re
 
 /// `GET /` for browsers.
 pub(crate) async fn home(state: Arc<AppState>, reader: &Reader) -> Result<Response, ApiError> {
-    let audience = reader.audience(&state).await?;
-    state.search.wait_for_writes().await;
+    let audience = reader.audience_after_writes(&state).await?;
     let st = state.clone();
     let tr = reader.tr;
     let (stats, recent, projects) = run(move || {
@@ -49,20 +48,27 @@ pub(crate) async fn home(state: Arc<AppState>, reader: &Reader) -> Result<Respon
             base: st.directory.paths().base(),
             today: today(),
         };
-        let mut visible: Vec<(&str, &coopdir_search::Person)> = search
-            .live_people()
-            .filter(|(_, p)| audience.can_see(&p.facts))
-            .map(|(_, p)| (p.modified.as_deref().unwrap_or(""), p))
-            .collect();
-        let people = visible.len();
-        let newest = |a: &(&str, &coopdir_search::Person), b: &(&str, &coopdir_search::Person)| {
-            b.0.cmp(a.0).then_with(|| a.1.sort_name.cmp(&b.1.sort_name))
-        };
-        if visible.len() > HOME_CARDS {
-            visible.select_nth_unstable_by(HOME_CARDS - 1, newest);
-            visible.truncate(HOME_CARDS);
+        // One pass over everyone: count who the reader may see, keep the newest few
+        // (a short sorted list, not a sort of 100,000 people).
+        let mut people = 0;
+        let mut newest: Vec<(&str, &coopdir_search::Person)> = Vec::with_capacity(HOME_CARDS + 1);
+        for (_, p) in search.live_people() {
+            if !audience.can_see(&p.facts) {
+                continue;
+            }
+            people += 1;
+            let modified = p.modified.as_deref().unwrap_or("");
+            if newest.len() == HOME_CARDS && newest.last().is_some_and(|(m, _)| *m >= modified) {
+                continue;
+            }
+            let at = newest
+                .iter()
+                .position(|(m, q)| modified > *m || (modified == *m && p.sort_name < q.sort_name))
+                .unwrap_or(newest.len());
+            newest.insert(at, (modified, p));
+            newest.truncate(HOME_CARDS);
         }
-        visible.sort_by(newest);
+        let visible = newest;
         let recent = visible.iter().map(|(_, p)| names.person_card(p)).collect();
         let mut open: Vec<&coopdir_search::Project> = search
             .projects
@@ -189,8 +195,7 @@ pub(crate) async fn search_page(
     let has_query = pairs
         .iter()
         .any(|(k, v)| k != "lang" && !v.trim().is_empty());
-    let audience = reader.audience(&state).await?;
-    state.search.wait_for_writes().await;
+    let audience = reader.audience_after_writes(&state).await?;
     let st = state.clone();
     let level = value("level");
     let available = value("available");
@@ -480,8 +485,7 @@ async fn candidates(
     reader: &Reader,
     iri: &NamedNode,
 ) -> Result<CandidatesView, ApiError> {
-    let audience = reader.audience(state).await?;
-    state.search.wait_for_writes().await;
+    let audience = reader.audience_after_writes(state).await?;
     let st = state.clone();
     let project = iri.as_str().to_owned();
     let tr = reader.tr;
@@ -547,8 +551,7 @@ async fn skill_page(
     graph: oxigraph::model::Graph,
 ) -> Result<Response, ApiError> {
     let tr = reader.tr;
-    let audience = reader.audience(&state).await?;
-    state.search.wait_for_writes().await;
+    let audience = reader.audience_after_writes(&state).await?;
     let st = state.clone();
     let lang = reader.lang();
     let skill = iri.as_str().to_owned();
@@ -725,8 +728,7 @@ pub(crate) async fn insights_page(
     state: Arc<AppState>,
     reader: &Reader,
 ) -> Result<Response, ApiError> {
-    let audience = reader.audience(&state).await?;
-    state.search.wait_for_writes().await;
+    let audience = reader.audience_after_writes(&state).await?;
     let st = state.clone();
     let lang = reader.lang();
     let items = run(move || Ok(st.search.skills_insight(&audience, today(), lang))).await?;
