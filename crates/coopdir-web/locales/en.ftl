@@ -188,6 +188,7 @@ insight-title = Skills insight
 insight-intro = For every skill that open or proposed projects need: the places wanted against the people who have it, and who is free now or within 30 days.
 insight-empty = No open or proposed project needs a skill yet.
 insight-chart-title = Demand against supply per skill
+insight-chart-top = (the 25 in shortest supply; every skill is in the table below)
 insight-table = The same figures as a table
 insight-demand = places wanted
 insight-now = available now

@@ -187,6 +187,7 @@ insight-title = Panorama des compétences
 insight-intro = Pour chaque compétence recherchée par des projets ouverts ou proposés : les places à pourvoir face aux personnes qui l'ont, et qui est libre maintenant ou sous 30 jours.
 insight-empty = Aucun projet ouvert ou proposé ne recherche encore de compétence.
 insight-chart-title = Demande et offre par compétence
+insight-chart-top = (les 25 les plus en manque ; toutes les compétences sont dans le tableau ci-dessous)
 insight-table = Les mêmes chiffres en tableau
 insight-demand = places à pourvoir
 insight-now = disponibles maintenant

@@ -398,6 +398,8 @@ pub struct InsightsPage {
     pub t: Tr,
     pub l: Layout,
     pub chart: String,
+    /// Whether the chart shows every row of the table (else only the scarcest).
+    pub charted_all: bool,
     pub rows: Vec<crate::charts::InsightBar>,
 }
 

@@ -723,6 +723,9 @@ pub(crate) async fn container_page(
     Ok(reader.html(StatusCode::OK, &page))
 }
 
+/// Most skills drawn in the insight chart: beyond that a chart is no longer read.
+const INSIGHT_CHART_ROWS: usize = 25;
+
 /// `GET /insights/skills` for browsers: the chart and its table.
 pub(crate) async fn insights_page(
     state: Arc<AppState>,
@@ -748,7 +751,10 @@ pub(crate) async fn insights_page(
         l: reader
             .layout(&state)
             .with_json_alternate("/insights/skills"),
-        chart: charts::insight(&reader.tr, &rows),
+        // The chart shows the scarcest skills (items come sorted by shortage); the table
+        // below it keeps every row.
+        chart: charts::insight(&reader.tr, &rows[..rows.len().min(INSIGHT_CHART_ROWS)]),
+        charted_all: rows.len() <= INSIGHT_CHART_ROWS,
         rows,
     };
     Ok(reader.html(StatusCode::OK, &page))
