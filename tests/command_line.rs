@@ -436,3 +436,142 @@ fn a_backup_export_imported_into_an_empty_store_keeps_accounts_and_tokens() {
         StatusCode::OK
     );
 }
+
+#[test]
+fn config_check_prints_the_effective_configuration_and_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("coopdir.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9999\"\npagesize = 10\npeer_timeout = \"soon\"\nmax_body_bytes = \"big\"\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let output = run(&["config", "check", "--config", file]);
+    assert_eq!(output.status.code(), Some(1));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        errors.contains("unknown key pagesize (did you mean page_size?)"),
+        "{errors}"
+    );
+    assert!(errors.contains("max_body_bytes = \"big\""), "{errors}");
+    // `serve` refuses the same file, naming the same problems, and stores nothing.
+    let data = dir.path().join("data");
+    let serve = run(&["serve", "--config", file, "--data", data.to_str().unwrap()]);
+    assert_eq!(serve.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("unknown key pagesize"));
+    assert!(!data.exists());
+
+    std::fs::write(
+        dir.path().join("good.toml"),
+        "listen = \"127.0.0.1:9999\"\npage_size = 10\n",
+    )
+    .unwrap();
+    let good = dir.path().join("good.toml");
+    let output = std::process::Command::new(coopdir_e2e::coopdir_bin())
+        .args([
+            "config",
+            "check",
+            "--config",
+            good.to_str().unwrap(),
+            "--page-size",
+            "20",
+        ])
+        .env("COOPDIR_SESSION_DAYS", "3")
+        .env("COOPDIR_PEER_TIMEOUT", "later")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("listen = \"127.0.0.1:9999\"  # file"),
+        "{text}"
+    );
+    assert!(text.contains("page_size = 20  # flag"), "{text}");
+    assert!(
+        text.contains("session_days = 3  # COOPDIR_SESSION_DAYS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("max_body_bytes = 1048576  # default"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("peer_timeout = \"later\""),
+        "the variable's bad value is named"
+    );
+    let output = run(&["config", "check", "--config", good.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // What it prints is itself a configuration file `config check` accepts.
+    let printed = dir.path().join("printed.toml");
+    std::fs::write(&printed, stdout(&output)).unwrap();
+    let again = run(&["config", "check", "--config", printed.to_str().unwrap()]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let values = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split("  #").next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(values(stdout(&again)), values(stdout(&output)));
+    assert!(stdout(&again).contains("page_size = 10  # file"));
+}
+
+#[test]
+fn a_store_refuses_another_base_url_than_its_own() {
+    let mut server = Server::start_demo();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let own = server.base.clone();
+    server.stop();
+    let other = "http://directory.example.org/";
+    for args in [
+        vec![
+            "serve",
+            "--data",
+            &data,
+            "--listen",
+            "127.0.0.1:0",
+            "--base-url",
+            other,
+        ],
+        vec![
+            "import",
+            "--data",
+            &data,
+            "--base-url",
+            other,
+            "/dev/null.ttl",
+        ],
+        vec!["config", "check", "--data", &data, "--base-url", other],
+    ] {
+        let output = run(&args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let errors = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            errors.contains(&own) && errors.contains(other),
+            "{args:?} should name both base URLs: {errors}"
+        );
+    }
+    // Without --base-url the store's own is used, whatever the listen address.
+    let output = run(&["config", "check", "--data", &data]);
+    assert!(
+        stdout(&output).contains(&format!("minted under {own}")),
+        "{}",
+        stdout(&output)
+    );
+    server.start_again();
+    let r = server.get("/coops/", "application/n-triples");
+    assert!(
+        r.text()
+            .unwrap()
+            .contains(&format!("<{own}coops/webarchitects>"))
+    );
+}

@@ -21,6 +21,11 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// What [`Mailer::new`] would refuse in `config`, for `coopdir config check`.
+    pub fn check(config: Option<&MailConfig>) -> Result<(), String> {
+        Self::new(config).map(drop)
+    }
+
     pub fn new(config: Option<&MailConfig>) -> Result<Self, String> {
         let Some(config) = config else {
             return Ok(Self::default());

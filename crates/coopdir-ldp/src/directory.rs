@@ -23,6 +23,45 @@ use crate::patch::Patch;
 use crate::paths::{Location, Paths, slugify};
 use crate::shapes::ShapeSet;
 
+/// Refuses a base URL other than the one the store's IRIs were minted under: the one it
+/// recorded, or for a store written before base URLs were recorded, the one its
+/// containers show (then recorded, so that the containers are read only once).
+fn check_base_url(store: &dyn GraphStore, paths: &Paths) -> Result<(), LdpError> {
+    let mismatch = |stored: String| LdpError::BaseUrlMismatch {
+        stored,
+        given: paths.base().to_owned(),
+    };
+    if let Some(stored) = coopdir_store::meta::base_url(store)? {
+        return if stored == paths.base() {
+            Ok(())
+        } else {
+            Err(mismatch(stored))
+        };
+    }
+    match base_url_of_data(store)? {
+        Some(stored) if stored != paths.base() => Err(mismatch(stored)),
+        Some(stored) => Ok(coopdir_store::meta::record_base_url(store, &stored)?),
+        None => Ok(()),
+    }
+}
+
+/// The base URL of a store written before base URLs were recorded: the prefix of its
+/// containers' IRIs (what `Paths::container` mints).
+pub fn base_url_of_data(store: &dyn GraphStore) -> Result<Option<String>, LdpError> {
+    for quad in store.quads_with_predicate(ldp::CONTAINS)? {
+        if let NamedOrBlankNode::NamedNode(container) = &quad.subject
+            && let Some(base) = Kind::ALL.iter().find_map(|kind| {
+                container
+                    .as_str()
+                    .strip_suffix(&format!("{}/", kind.container_segment()))
+            })
+        {
+            return Ok(Some(base.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
 /// A resource as read: its graph and version.
 #[derive(Debug, Clone)]
 pub struct Representation {
@@ -75,6 +114,7 @@ impl Directory {
         paths: Paths,
         access: AccessConfig,
     ) -> Result<Self, LdpError> {
+        check_base_url(store.as_ref(), &paths)?;
         let access = Arc::new(Access::new(store.clone(), paths.base(), access)?);
         Ok(Self {
             store,
@@ -84,6 +124,16 @@ impl Directory {
             access,
             cache: RenderCache::default(),
         })
+    }
+
+    /// Records this directory's base URL in a store that has none yet, so that opening it
+    /// under another one is refused even before it holds data (`serve` and `import`
+    /// call it: they fix the base URL; a command that only adds a token does not).
+    pub fn remember_base_url(&self) -> Result<(), LdpError> {
+        if coopdir_store::meta::base_url(self.store.as_ref())?.is_none() {
+            coopdir_store::meta::record_base_url(self.store.as_ref(), self.paths.base())?;
+        }
+        Ok(())
     }
 
     /// Accounts, credentials and the authorisation rules.

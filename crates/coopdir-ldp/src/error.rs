@@ -3,6 +3,10 @@ use coopdir_shacl::ValidationReport;
 /// Everything an LDP operation can refuse or fail with; the HTTP layer maps each to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum LdpError {
+    #[error(
+        "this store's IRIs were minted under the base URL {stored}, not {given}: start with --base-url {stored} (or set base_url in the configuration), or use another --data directory"
+    )]
+    BaseUrlMismatch { stored: String, given: String },
     #[error("no resource at {0}")]
     NotFound(String),
     #[error("{0}")]

@@ -24,7 +24,9 @@ mod shapes;
 
 pub use audit::{AuditPage, AuditQuery};
 pub use cache::{Rendered, RenderedPage};
-pub use directory::{ContainerPage, CreateOutcome, Directory, Representation, WriteOutcome};
+pub use directory::{
+    ContainerPage, CreateOutcome, Directory, Representation, WriteOutcome, base_url_of_data,
+};
 pub use error::LdpError;
 pub use etag::{ETag, Precondition};
 pub use import::{ImportStage, ImportSummary};

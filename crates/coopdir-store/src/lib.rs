@@ -10,6 +10,7 @@
 use oxigraph::io::RdfFormat;
 pub mod changes;
 pub mod consumer;
+pub mod meta;
 
 pub use changes::{Actor, Change, ChangeRecord, LOG_GRAPH, Operation, account_key};
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::config::ServeConfig;
+use crate::config::{BaseUrl, ServeConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -71,21 +71,32 @@ const DEMO: &[(&str, &str)] = &[
     ),
 ];
 
-pub(crate) fn open_directory(data: &Path, base_url: &str) -> Result<Directory, CliError> {
+pub(crate) fn open_directory(data: &Path, base_url: &BaseUrl) -> Result<Directory, CliError> {
     open_directory_with(data, base_url, AccessConfig::default())
 }
 
+/// Opens the store under the base URL given, else the one it recorded, else the default;
+/// a given one that differs from the recorded one is refused by [`Directory::new`].
 fn open_directory_with(
     data: &Path,
-    base_url: &str,
+    base_url: &BaseUrl,
     access: AccessConfig,
 ) -> Result<Directory, CliError> {
     let store = OxigraphStore::open(data)?;
+    let base = match &base_url.given {
+        Some(given) => given.clone(),
+        None => match coopdir_store::meta::base_url(&store)? {
+            Some(stored) => stored,
+            None => {
+                coopdir_ldp::base_url_of_data(&store)?.unwrap_or_else(|| base_url.default.clone())
+            }
+        },
+    };
     let shapes = load_shapes(None)?;
     Ok(Directory::new(
         Arc::new(store),
         shapes,
-        Paths::new(base_url),
+        Paths::new(&base),
         access,
     )?)
 }
@@ -129,8 +140,10 @@ fn search_progress(
 }
 
 /// `coopdir reindex`: throws the search index away and builds it again, with progress.
-pub fn reindex(data: &Path, base_url: &str) -> Result<ExitCode, CliError> {
+pub fn reindex(data: &Path, base_url: &BaseUrl) -> Result<ExitCode, CliError> {
     let directory = open_directory(data, base_url)?;
+    let base_url = directory.paths().base().to_owned();
+    let base_url = base_url.as_str();
     let dir = search_dir(data);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -187,6 +200,12 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
     };
     let mailer = coopdir_http::Mailer::new(config.mail.as_ref()).map_err(CliError::Usage)?;
     let directory = open_directory_with(&config.data, &config.base_url, access)?;
+    directory.remember_base_url()?;
+    let base_url = directory.paths().base().to_owned();
+    let mut federation_config = config.federation.clone();
+    if federation_config.name.is_empty() {
+        federation_config.name = format!("coopdir at {base_url}");
+    }
     if config.demo {
         if has_resources(directory.store().as_ref())? {
             tracing::info!("the store already holds data: the demo data is not loaded again");
@@ -218,10 +237,10 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         eprintln!(
             "No server admin exists yet. To create the first one, stop the server and run\n    coopdir token create --admin --data {data}\nor\n    coopdir user add --data {data} --base-url {base} --coop SLUG --email EMAIL --name NAME --role server-admin\n(the password on standard input); afterwards both also work while it runs, with --server {base} --token T.",
             data = config.data.display(),
-            base = config.base_url
+            base = base_url
         );
     }
-    let search = Arc::new(open_search(&directory, &config.data, &config.base_url)?);
+    let search = Arc::new(open_search(&directory, &config.data, &base_url)?);
     let directory = Arc::new(directory);
     let sparql = Arc::new(coopdir_sparql::PublicView::open(
         directory.clone(),
@@ -230,7 +249,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
     let federation = coopdir_federation::Federation::open(
         directory.clone(),
         Some(&config.data.join("federation")),
-        config.federation.clone(),
+        federation_config,
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -241,7 +260,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
             message: format!("{e} (is another server using that port? choose another with --listen)"),
         })?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, base_url = %config.base_url, data = %config.data.display(), "coopdir is listening");
+        tracing::info!(%address, base_url = %base_url, data = %config.data.display(), "coopdir is listening");
         tokio::spawn(search.clone().follow());
         tokio::spawn(sparql.clone().follow());
         federation.start();
@@ -373,8 +392,10 @@ fn read_files(
     Ok(read)
 }
 
-pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+pub fn import(data: &Path, base_url: &BaseUrl, files: &[PathBuf]) -> Result<ExitCode, CliError> {
     let directory = open_directory(data, base_url)?;
+    let base_url = directory.paths().base().to_owned();
+    let base_url = base_url.as_str();
     let started = std::time::Instant::now();
     let read = read_files(files, base_url, true, false)?;
     let triples = read.triples.len();
@@ -414,6 +435,7 @@ pub fn import(data: &Path, base_url: &str, files: &[PathBuf]) -> Result<ExitCode
             other => CliError::Ldp(other),
         })?;
     spinner.finish_and_clear();
+    directory.remember_base_url()?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "imported {} resources ({} triples read, {} quads stored) in {:.2} s ({:.0} triples/s)",
@@ -445,7 +467,7 @@ pub enum ExportScope {
     /// The data plus accounts, token hashes, invitations and the change log.
     Backup,
     /// What an anonymous reader of the server at this base URL sees.
-    Public(String),
+    Public(BaseUrl),
 }
 
 pub fn export(

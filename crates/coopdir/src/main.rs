@@ -6,7 +6,7 @@ mod config;
 mod data;
 mod operator;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +30,11 @@ struct Cli {
 enum Command {
     /// Run the server on the embedded store.
     Serve(Box<ServeArgs>),
+    /// Check the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]
@@ -118,22 +123,55 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration of `coopdir serve` (flags over COOPDIR_*
+    /// variables over the file over defaults; secrets masked) and everything wrong with
+    /// it. Exit status 1 when something is.
+    Check(Box<ServeArgs>),
+}
+
+/// Exit status of a configuration `serve` refuses (as for a usage error).
+const EXIT_CONFIGURATION: u8 = 2;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let file = match FileConfig::load(cli.config.as_deref()) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let loaded = FileConfig::load(cli.config.as_deref());
+    let command = match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => {
+            let sources = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("check"));
+            return config::check(*args, loaded, cli.config.as_deref(), sources);
+        }
+        other => other,
+    };
+    let file = match loaded {
         Ok(file) => file,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+        Err(problems) => {
+            problems.print();
+            return ExitCode::from(EXIT_CONFIGURATION);
         }
     };
-    let result = match cli.command {
-        Command::Serve(args) => {
-            config::init_tracing(args.log_json.unwrap_or(file.log_json.unwrap_or(false)));
-            args.resolve(&file)
-                .map_err(data::CliError::Usage)
-                .and_then(data::serve)
-        }
+    let result = match command {
+        Command::Config { .. } => Ok(ExitCode::SUCCESS),
+        Command::Serve(args) => match args.resolve(&file) {
+            Ok(config) => {
+                config::init_tracing(config.log_json);
+                data::serve(config)
+            }
+            Err(problems) => {
+                problems.print();
+                eprintln!("coopdir config check shows the whole configuration.");
+                return ExitCode::from(EXIT_CONFIGURATION);
+            }
+        },
         Command::Token { command } => operator::token(command, &file),
         Command::Peer { command } => operator::peer(command),
         Command::User { command } => operator::user(command, &file),
