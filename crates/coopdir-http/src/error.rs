@@ -159,6 +159,15 @@ impl From<LdpError> for ApiError {
                 "Unprocessable Content",
                 detail,
             ),
+            LdpError::Syntax(
+                e @ (coopdir_syntax::SyntaxError::TooManyTriples { .. }
+                | coopdir_syntax::SyntaxError::TooDeep { .. }),
+            ) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-complex",
+                "Content Too Large",
+                e.to_string(),
+            ),
             LdpError::Syntax(e) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed",

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use coopdir_access::Principal;
 use coopdir_ldp::{CreateOutcome, Location, Patch, Precondition, Representation, WriteOutcome};
-use coopdir_syntax::{OutputFormat, parse_graph};
+use coopdir_syntax::OutputFormat;
 use coopdir_vocab::Kind;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use oxigraph::model::NamedNode;
@@ -75,11 +75,24 @@ pub(crate) async fn read_body(
     check_length(headers, limit)?;
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(limit)),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "could not read the request body: {e}"
-        ))),
+        Err(e) => Err(body_error(&*e, limit)),
     }
+}
+
+/// Why a body could not be read: over the size limit (413), too slow to arrive (408), or
+/// broken off (400).
+pub(crate) fn body_error(e: &(dyn std::error::Error + 'static), limit: usize) -> ApiError {
+    let mut source = Some(e);
+    while let Some(e) = source {
+        if e.is::<LengthLimitError>() {
+            return ApiError::too_large(limit);
+        }
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return crate::limits::body_timeout();
+        }
+        source = e.source();
+    }
+    ApiError::bad_request(format!("could not read the request body: {e}"))
 }
 
 pub(crate) fn output_format(headers: &HeaderMap) -> Result<OutputFormat, ApiError> {
@@ -579,15 +592,17 @@ struct RdfBody {
     bytes: Bytes,
     format: coopdir_syntax::InputFormat,
     aliases: Vec<String>,
+    limits: coopdir_syntax::ParseLimits,
 }
 
 impl RdfBody {
     fn parse(&self, base: &NamedNode) -> Result<oxigraph::model::Graph, coopdir_ldp::LdpError> {
-        Ok(parse_graph(
+        Ok(coopdir_syntax::parse_graph_within(
             &self.bytes,
             self.format,
             base.as_str(),
             &self.aliases,
+            self.limits,
         )?)
     }
 }
@@ -612,6 +627,7 @@ async fn read_rdf_body(
         bytes,
         format,
         aliases: state.directory.paths().context_aliases(),
+        limits: state.directory.write_limits(),
     })
 }
 
@@ -775,16 +791,6 @@ pub async fn shape(State(state): Shared, Path(name): Path<String>) -> Result<Res
     };
     let mut response = source.to_owned().into_response();
     set(&mut response, header::CONTENT_TYPE, "text/turtle");
-    Ok(response)
-}
-
-pub async fn health(State(state): Shared) -> Result<Response, ApiError> {
-    let directory = state.directory.clone();
-    let quads = blocking(move || Ok(directory.store().len()?)).await?;
-    let mut response = serde_json::json!({ "status": "ok", "quads": quads })
-        .to_string()
-        .into_response();
-    set(&mut response, header::CONTENT_TYPE, "application/json");
     Ok(response)
 }
 

@@ -13,13 +13,17 @@ mod error;
 mod federation;
 mod handlers;
 mod inbox;
+mod limits;
 mod mail;
 mod negotiate;
+mod observe;
 mod pages;
 mod search;
 mod sparql;
+mod status;
 
 pub use error::ApiError;
+pub use limits::Limits;
 pub use mail::{MailConfig, Mailer};
 
 use axum::Router;
@@ -28,6 +32,7 @@ use coopdir_federation::Federation;
 use coopdir_ldp::Directory;
 use coopdir_search::SearchIndex;
 use coopdir_sparql::PublicView;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
@@ -44,6 +49,12 @@ pub struct HttpConfig {
     pub sparql_timeout: Duration,
     /// Most results (solutions or triples) one SPARQL query may return.
     pub sparql_max_results: usize,
+    /// Timeouts, concurrency, header size and rates.
+    pub limits: Limits,
+    /// A bearer token that may read `/metrics` (besides server admins).
+    pub metrics_token: Option<String>,
+    /// The data directory, whose size `/metrics` reports.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -53,6 +64,9 @@ impl Default for HttpConfig {
             page_size: 100,
             sparql_timeout: Duration::from_secs(5),
             sparql_max_results: 10_000,
+            limits: Limits::default(),
+            metrics_token: None,
+            data_dir: None,
         }
     }
 }
@@ -67,6 +81,23 @@ pub struct AppState {
     pub federation: Arc<Federation>,
     pub config: HttpConfig,
     pub mailer: Mailer,
+    metrics: Arc<observe::RequestMetrics>,
+    rate_limits: limits::RateLimits,
+}
+
+/// The routers of a server: the API for everyone, and what the separate operator
+/// listener serves (`/health`, `/ready`, `/metrics` without credentials).
+pub struct Routers {
+    pub api: Router,
+    pub operator: Router,
+    state: Arc<AppState>,
+}
+
+impl Routers {
+    /// Requests being answered now (what a graceful shutdown waits for).
+    pub fn in_flight(&self) -> i64 {
+        self.state.metrics.in_flight()
+    }
 }
 
 /// The whole API as a router.
@@ -77,7 +108,8 @@ pub fn app(
     federation: Arc<Federation>,
     config: HttpConfig,
     mailer: Mailer,
-) -> Router {
+) -> Routers {
+    let rate_limits = limits::RateLimits::new(&config.limits);
     let state = Arc::new(AppState {
         directory,
         search,
@@ -85,6 +117,8 @@ pub fn app(
         federation,
         config,
         mailer,
+        metrics: Arc::default(),
+        rate_limits,
     });
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
@@ -107,7 +141,6 @@ pub fn app(
         .route("/context.jsonld", get(handlers::context))
         .route("/ns", get(handlers::vocabulary))
         .route("/shapes/{name}", get(handlers::shape))
-        .route("/health", get(handlers::health))
         .route("/assets/{name}", get(pages::asset))
         .route("/lang", any(pages::lang_switch))
         .route("/admin", any(pages::admin))
@@ -133,7 +166,6 @@ pub fn app(
             "/admin/followers/{id}/dead-letters/{seq}/resend",
             any(federation::resend),
         )
-        .route("/metrics", any(federation::metrics))
         .route("/inbox/", any(inbox::inbox))
         .route("/inbox/{id}", any(inbox::notification))
         .route("/login", any(accounts::login))
@@ -165,7 +197,8 @@ pub fn app(
             any(handlers::below_resource),
         )
         .fallback(handlers::fallback)
-        .with_state(state);
+        .layer(axum::middleware::from_fn(observe::mark_route))
+        .with_state(state.clone());
     // tower-http's CORS layer answers every OPTIONS as a preflight; a plain OPTIONS (an
     // LDP or LDN client asking what it may do, with no Access-Control-Request-Method)
     // goes to the handlers, which say Allow and Accept-Post.
@@ -183,24 +216,109 @@ pub fn app(
         };
         async move { service.oneshot(request).await }
     });
-    Router::new()
+    let limits = &state.config.limits;
+    let shed_state = state.clone();
+    let limited = Router::new()
         .fallback_service(dispatch)
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::header_size,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.request_timeout,
+        ))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    move |e: tower::BoxError| limits::refused(shed_state.clone(), e),
+                ))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                )),
+        );
+    // Monitoring is answered even when the server sheds load.
+    let monitoring = Router::new()
+        .route("/health", get(status::health))
+        .route("/ready", get(status::ready))
+        .route("/metrics", any(status::metrics))
+        .layer(axum::middleware::from_fn(observe::mark_route))
+        .with_state(state.clone());
+    let operator = Router::new()
+        .route("/health", get(status::health))
+        .route("/ready", get(status::ready))
+        .route("/metrics", any(status::open_metrics))
+        .layer(axum::middleware::from_fn(observe::mark_route))
+        .with_state(state.clone());
+    let api = observed(monitoring.fallback_service(limited), &state);
+    let operator = observed(operator, &state);
+    tokio::spawn(forget_quiet_clients(Arc::downgrade(&state)));
+    Routers {
+        api,
+        operator,
+        state,
+    }
 }
 
-/// The span of a request, without the secret an invitation link carries in its path.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let path = request.uri().path();
-    let path = if path.starts_with("/invitations/") {
-        "/invitations/…"
-    } else {
-        path
-    };
-    tracing::debug_span!("request", method = %request.method(), path = %path)
+/// Request ids, the request's span and access-log line, and request metrics.
+fn observed(router: Router, state: &Arc<AppState>) -> Router {
+    use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::record,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(observe::request_span)
+                .on_request(())
+                .on_response(observe::log_response)
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
+        .layer(SetRequestIdLayer::new(
+            observe::REQUEST_ID,
+            observe::MakeRequestId,
+        ))
+        .layer(axum::middleware::map_request(
+            observe::drop_unusable_request_id,
+        ))
 }
 
-/// Serves `router` on `listener` until ctrl-c or SIGTERM.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+/// Keeps the rate limiters' memory bounded while the server runs.
+async fn forget_quiet_clients(state: std::sync::Weak<AppState>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match state.upgrade() {
+            Some(state) => state.rate_limits.forget_quiet_clients(),
+            None => return,
+        }
+    }
+}
+
+/// How [`serve`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight at the signal was answered.
+    Cleanly,
+    /// The shutdown deadline passed with this many requests still running; they were cut.
+    AtDeadline { in_flight: i64 },
+}
+
+/// Serves the API on `listener` (and the operator routes on `operator`, when given) until
+/// ctrl-c or SIGTERM. Then it stops accepting connections, lets the requests in flight
+/// finish for at most `deadline`, and returns; a second signal exits the process at once.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    operator: Option<tokio::net::TcpListener>,
+    routers: Routers,
+    deadline: Duration,
+) -> std::io::Result<Stopped> {
     use axum::serve::ListenerExt;
     // Small responses go out at once instead of waiting for Nagle's algorithm.
     let listener = listener.tap_io(|tcp| {
@@ -208,14 +326,59 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    // The client's address feeds the login throttle.
-    axum::serve(
+    use std::future::IntoFuture;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let signalled = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    if let Some(operator) = operator {
+        let signalled = signalled(stopping.clone());
+        let router = routers.operator.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(operator, router)
+                .with_graceful_shutdown(signalled)
+                .await
+            {
+                tracing::error!(error = %e, "the operator listener stopped");
+            }
+        });
+    }
+    // The client's address feeds the login throttle and the rate limits.
+    let server = axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        routers
+            .api
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    .with_graceful_shutdown(signalled(stopping))
+    .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map(|()| Stopped::Cleanly),
+        () = shutdown_signal() => {}
+    }
+    let _ = stop.send(true);
+    tracing::info!(
+        in_flight = routers.in_flight(),
+        deadline_s = deadline.as_secs_f64(),
+        "shutting down: no new connections; finishing the requests in flight"
+    );
+    tokio::spawn(async {
+        shutdown_signal().await;
+        tracing::warn!("second signal: exiting at once");
+        std::process::exit(EXIT_FORCED);
+    });
+    match tokio::time::timeout(deadline, &mut server).await {
+        Ok(result) => result.map(|()| Stopped::Cleanly),
+        Err(_) => Ok(Stopped::AtDeadline {
+            in_flight: routers.in_flight(),
+        }),
+    }
 }
+
+/// The exit code after a second signal (128 + SIGINT, as shells report an interrupt).
+pub const EXIT_FORCED: i32 = 130;
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -236,5 +399,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down");
 }

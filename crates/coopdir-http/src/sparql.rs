@@ -186,7 +186,12 @@ pub async fn sparql(
                 .to_ascii_lowercase();
             let bytes = to_bytes(body, state.config.max_body_bytes)
                 .await
-                .map_err(|_| ApiError::too_large(state.config.max_body_bytes))?;
+                .map_err(|e| {
+                    crate::handlers::body_error(
+                        std::error::Error::source(&e).unwrap_or(&e),
+                        state.config.max_body_bytes,
+                    )
+                })?;
             let text = String::from_utf8(bytes.to_vec())
                 .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
             match content_type.as_str() {

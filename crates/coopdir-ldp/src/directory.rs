@@ -105,6 +105,8 @@ pub struct Directory {
     writer: Mutex<()>,
     access: Arc<Access>,
     cache: RenderCache,
+    /// Most triples one write may carry (and a patched resource hold).
+    max_triples: usize,
 }
 
 impl Directory {
@@ -123,7 +125,18 @@ impl Directory {
             writer: Mutex::new(()),
             access,
             cache: RenderCache::default(),
+            max_triples: usize::MAX,
         })
+    }
+
+    /// Limits every write through the API to `max_triples` (imports are not limited).
+    pub fn limit_writes(&mut self, max_triples: usize) {
+        self.max_triples = max_triples;
+    }
+
+    /// What parsing a write's body may cost.
+    pub fn write_limits(&self) -> coopdir_syntax::ParseLimits {
+        coopdir_syntax::ParseLimits::writes(self.max_triples)
     }
 
     /// Records this directory's base URL in a store that has none yet, so that opening it
@@ -714,6 +727,12 @@ impl Directory {
         let mut editable = old.clone();
         strip_server_managed(&mut editable, iri);
         let patched = patch.apply(&editable, iri)?;
+        if patched.len() > self.max_triples {
+            return Err(coopdir_syntax::SyntaxError::TooManyTriples {
+                limit: self.max_triples,
+            }
+            .into());
+        }
         let prepared = self.prepare(kind, iri, patched, Some(&old), true, principal)?;
         self.store_prepared(
             kind,

@@ -197,6 +197,11 @@ impl PublicView {
         Ok(())
     }
 
+    /// The change-log sequence the view reflects.
+    pub fn applied(&self) -> u64 {
+        self.applied.get()
+    }
+
     /// Applies every record after the last applied one.
     pub fn catch_up(&self) -> Result<u64, SparqlError> {
         let _one = self.applying.lock().unwrap_or_else(|p| p.into_inner());

@@ -12,7 +12,7 @@ mod parse;
 mod write;
 
 pub use compact::compact;
-pub use parse::{InputFormat, SyntaxError, parse_graph};
+pub use parse::{InputFormat, ParseLimits, SyntaxError, parse_graph, parse_graph_within};
 pub use write::{OutputFormat, write_graph};
 
 /// Prefixes used when writing Turtle, in the order they are declared.

@@ -36,6 +36,15 @@ pub struct FileConfig {
     pub delivery_max_backoff: Option<String>,
     pub delivery_pause_after: Option<String>,
     pub delivery_probe_interval: Option<String>,
+    pub request_timeout: Option<String>,
+    pub shutdown_timeout: Option<String>,
+    pub max_concurrent_requests: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_triples_per_write: Option<usize>,
+    pub writes_per_minute: Option<u32>,
+    pub logins_per_minute: Option<u32>,
+    pub metrics_token: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 impl FileConfig {
@@ -186,6 +195,34 @@ pub struct ServeArgs {
     /// time: for tests that cover hours of outage in seconds.
     #[arg(long, env = "COOPDIR_DELIVERY_TIME_SCALE", hide = true)]
     pub delivery_time_scale: Option<f64>,
+    /// A request whose body takes longer than this to arrive gets a 408, e.g. 30s.
+    #[arg(long, env = "COOPDIR_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<String>,
+    /// On SIGTERM or ctrl-c, how long requests in flight may take to finish, e.g. 30s.
+    #[arg(long, env = "COOPDIR_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
+    /// Requests answered at once; more get a 503 with Retry-After at once.
+    #[arg(long, env = "COOPDIR_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: Option<usize>,
+    /// Largest request line and headers together, in bytes (431 above it).
+    #[arg(long, env = "COOPDIR_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Most triples one write (POST, PUT, PATCH) may carry (413 above it).
+    #[arg(long, env = "COOPDIR_MAX_TRIPLES_PER_WRITE")]
+    pub max_triples_per_write: Option<usize>,
+    /// Writes per minute per client (account, else address); server admins are exempt.
+    #[arg(long, env = "COOPDIR_WRITES_PER_MINUTE")]
+    pub writes_per_minute: Option<u32>,
+    /// Login attempts per minute per address.
+    #[arg(long, env = "COOPDIR_LOGINS_PER_MINUTE")]
+    pub logins_per_minute: Option<u32>,
+    /// A bearer token that may read /metrics (server admins always may).
+    #[arg(long, env = "COOPDIR_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+    /// A second address serving /metrics, /health and /ready without credentials (bind it
+    /// where only your monitoring reaches it).
+    #[arg(long, env = "COOPDIR_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Serve options after layering.
@@ -204,6 +241,11 @@ pub struct ServeConfig {
     pub sparql_max_results: usize,
     pub log_json: bool,
     pub federation: coopdir_federation::FederationConfig,
+    pub limits: coopdir_http::Limits,
+    pub max_triples_per_write: usize,
+    pub shutdown_timeout: Duration,
+    pub metrics_token: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 /// Everything wrong with a configuration, gathered instead of stopping at the first.
@@ -404,7 +446,80 @@ impl ServeArgs {
         if let Err(e) = coopdir_http::Mailer::check(mail.as_ref()) {
             problems.add(e);
         }
+        let defaults = coopdir_http::Limits::default();
+        let limits = coopdir_http::Limits {
+            request_timeout: problems.duration(
+                "request_timeout",
+                self.request_timeout
+                    .or_else(|| file.request_timeout.clone()),
+                defaults.request_timeout,
+            ),
+            max_concurrent_requests: problems.at_least(
+                "max_concurrent_requests",
+                self.max_concurrent_requests
+                    .or(file.max_concurrent_requests)
+                    .unwrap_or(defaults.max_concurrent_requests),
+                1,
+                "one request at a time is the least",
+            ),
+            max_header_bytes: problems.at_least(
+                "max_header_bytes",
+                self.max_header_bytes
+                    .or(file.max_header_bytes)
+                    .unwrap_or(defaults.max_header_bytes),
+                1024,
+                "a browser's headers take several hundred bytes",
+            ),
+            writes_per_minute: problems.at_least(
+                "writes_per_minute",
+                self.writes_per_minute
+                    .or(file.writes_per_minute)
+                    .unwrap_or(defaults.writes_per_minute),
+                1,
+                "a member must be able to save a profile",
+            ),
+            logins_per_minute: problems.at_least(
+                "logins_per_minute",
+                self.logins_per_minute
+                    .or(file.logins_per_minute)
+                    .unwrap_or(defaults.logins_per_minute),
+                1,
+                "a member must be able to log in",
+            ),
+        };
+        let metrics_listen = self.metrics_listen.or_else(|| file.metrics_listen.clone());
+        if let Some(address) = &metrics_listen {
+            check_listen(&mut problems, "metrics_listen", address);
+            if *address == listen {
+                problems.add(format!(
+                    "metrics_listen = {address:?}: is the API's address; choose another port"
+                ));
+            }
+        }
+        let metrics_token = self.metrics_token.or_else(|| file.metrics_token.clone());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            problems.add(
+                "metrics_token: is shorter than 16 characters; use a long random one (openssl rand -hex 32)".into(),
+            );
+        }
         let config = ServeConfig {
+            limits,
+            max_triples_per_write: problems.at_least(
+                "max_triples_per_write",
+                self.max_triples_per_write
+                    .or(file.max_triples_per_write)
+                    .unwrap_or(DEFAULT_MAX_TRIPLES_PER_WRITE),
+                100,
+                "a worker with many skills takes a few hundred triples",
+            ),
+            shutdown_timeout: problems.duration(
+                "shutdown_timeout",
+                self.shutdown_timeout
+                    .or_else(|| file.shutdown_timeout.clone()),
+                Duration::from_secs(30),
+            ),
+            metrics_token,
+            metrics_listen,
             federation,
             data,
             base_url,
@@ -456,6 +571,7 @@ impl ServeArgs {
 }
 
 const DEFAULT_SMTP_FROM: &str = "coopdir <coopdir@localhost>";
+const DEFAULT_MAX_TRIPLES_PER_WRITE: usize = 2_000;
 
 impl ServeConfig {
     /// The configuration with nothing set.
@@ -536,6 +652,33 @@ impl ServeConfig {
                 "delivery_probe_interval",
                 Some(duration(f.delivery.probe_interval)),
             ),
+            (
+                "request_timeout",
+                Some(duration(self.limits.request_timeout)),
+            ),
+            ("shutdown_timeout", Some(duration(self.shutdown_timeout))),
+            (
+                "max_concurrent_requests",
+                Some(int(self.limits.max_concurrent_requests as u64)),
+            ),
+            (
+                "max_header_bytes",
+                Some(int(self.limits.max_header_bytes as u64)),
+            ),
+            (
+                "max_triples_per_write",
+                Some(int(self.max_triples_per_write as u64)),
+            ),
+            (
+                "writes_per_minute",
+                Some(int(self.limits.writes_per_minute.into())),
+            ),
+            (
+                "logins_per_minute",
+                Some(int(self.limits.logins_per_minute.into())),
+            ),
+            ("metrics_token", self.metrics_token.as_deref().map(text)),
+            ("metrics_listen", self.metrics_listen.as_deref().map(text)),
         ]
     }
 }
@@ -564,7 +707,7 @@ pub fn base_url(flag: Option<String>, file: &FileConfig) -> BaseUrl {
 }
 
 /// Keys whose values are secrets: printed masked.
-const SECRET_KEYS: &[&str] = &[];
+const SECRET_KEYS: &[&str] = &["metrics_token"];
 
 /// `coopdir config check`: prints the effective configuration as a TOML file, each value
 /// with where it came from, then everything wrong with it (also the base URL against the
@@ -680,8 +823,11 @@ fn stored_base_url(config: &ServeConfig) -> Result<Option<String>, String> {
 pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COOPDIR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, never in files or the journal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -804,7 +950,10 @@ mod tests {
             .expect("the example's values are valid");
         let table: toml::Table = toml::from_str(&uncommented).expect("toml");
         for (key, _) in ServeConfig::defaults().settings() {
-            assert!(table.contains_key(key), "the example does not document {key}");
+            assert!(
+                table.contains_key(key),
+                "the example does not document {key}"
+            );
         }
     }
 }

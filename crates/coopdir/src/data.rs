@@ -199,7 +199,8 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         ..AccessConfig::default()
     };
     let mailer = coopdir_http::Mailer::new(config.mail.as_ref()).map_err(CliError::Usage)?;
-    let directory = open_directory_with(&config.data, &config.base_url, access)?;
+    let mut directory = open_directory_with(&config.data, &config.base_url, access)?;
+    directory.limit_writes(config.max_triples_per_write);
     directory.remember_base_url()?;
     let base_url = directory.paths().base().to_owned();
     let mut federation_config = config.federation.clone();
@@ -254,7 +255,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let stopped = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| CliError::Listen {
             address: config.listen.clone(),
             message: format!("{e} (is another server using that port? choose another with --listen)"),
@@ -264,7 +265,18 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         tokio::spawn(search.clone().follow());
         tokio::spawn(sparql.clone().follow());
         federation.start();
-        let router = coopdir_http::app(
+        let operator = match &config.metrics_listen {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| CliError::Listen {
+                    address: address.clone(),
+                    message: format!("{e} (choose another --metrics-listen)"),
+                })?;
+                tracing::info!(address = %listener.local_addr()?, "metrics, health and readiness are served without credentials");
+                Some(listener)
+            }
+            None => None,
+        };
+        let routers = coopdir_http::app(
             directory,
             search,
             sparql,
@@ -274,14 +286,36 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
                 page_size: config.page_size,
                 sparql_timeout: std::time::Duration::from_millis(config.sparql_timeout_ms),
                 sparql_max_results: config.sparql_max_results,
+                limits: config.limits.clone(),
+                metrics_token: config.metrics_token.clone(),
+                data_dir: Some(config.data.clone()),
             },
             mailer,
         );
-        coopdir_http::serve(listener, router).await?;
-        Ok::<_, CliError>(())
+        let stopped = coopdir_http::serve(listener, operator, routers, config.shutdown_timeout).await?;
+        Ok::<_, CliError>(stopped)
     })?;
-    Ok(ExitCode::SUCCESS)
+    // Background workers stop at their next await: each step they take (a batch applied
+    // to an index, a delivery recorded) is a transaction, and the change log lets them
+    // resume where they were. Work already on the blocking pool gets a few seconds to end.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match stopped {
+        coopdir_http::Stopped::Cleanly => {
+            tracing::info!("stopped cleanly");
+            Ok(ExitCode::SUCCESS)
+        }
+        coopdir_http::Stopped::AtDeadline { in_flight } => {
+            tracing::warn!(
+                in_flight,
+                "stopped at the shutdown deadline with requests still running (raise --shutdown-timeout?)"
+            );
+            Ok(ExitCode::from(EXIT_DEADLINE))
+        }
+    }
 }
+
+/// The exit code of a server stopped at its shutdown deadline with requests cut off.
+pub const EXIT_DEADLINE: u8 = 3;
 
 fn format_of(path: &Path) -> Option<RdfFormat> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
