@@ -1,6 +1,8 @@
 //! What an operator relies on: metrics and request ids, readiness, the limits that protect
 //! the server from a misbehaving client, and a graceful shutdown.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

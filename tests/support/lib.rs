@@ -129,7 +129,23 @@ impl Server {
             .expect("utf-8")
             .trim()
             .to_owned();
-        let listen = format!("127.0.0.1:{}", free_port());
+        Self::start_on_inner(data, token, args, logged, None)
+    }
+
+    /// A server on an existing data directory (a restored backup, say) whose admin token
+    /// is `token`, listening on `listen` (its base URL's address).
+    pub fn start_on(data: tempfile::TempDir, token: String, listen: &str, args: &[&str]) -> Self {
+        Self::start_on_inner(data, token, args, false, Some(listen.to_owned()))
+    }
+
+    fn start_on_inner(
+        data: tempfile::TempDir,
+        token: String,
+        args: &[&str],
+        logged: bool,
+        listen: Option<String>,
+    ) -> Self {
+        let listen = listen.unwrap_or_else(|| format!("127.0.0.1:{}", free_port()));
         let log_dir = logged.then(|| tempfile::tempdir().expect("tempdir"));
         let mut server = Server {
             log: log_dir.as_ref().map(|d| d.path().join("server.log")),

@@ -170,6 +170,9 @@ pub trait GraphStore: Send + Sync + 'static {
     fn graph_names(&self) -> Result<Vec<NamedOrBlankNode>, StoreError>;
     /// Number of quads (for progress and health).
     fn len(&self) -> Result<usize, StoreError>;
+    /// Writes a consistent snapshot of the store, change log included, into the new
+    /// directory `to`, while writes go on.
+    fn backup(&self, to: &Path) -> Result<(), StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
     }
@@ -451,6 +454,12 @@ impl GraphStore for OxigraphStore {
 
     fn len(&self) -> Result<usize, StoreError> {
         Ok(self.store.len()?)
+    }
+
+    fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        // A RocksDB checkpoint: hard links to the immutable files where `to` is on the same
+        // file system, copies elsewhere; consistent without stopping writers.
+        Ok(self.store.backup(to)?)
     }
 }
 

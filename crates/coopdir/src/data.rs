@@ -262,6 +262,7 @@ pub fn serve(config: ServeConfig) -> Result<ExitCode, CliError> {
         })?;
         let address = listener.local_addr()?;
         tracing::info!(%address, base_url = %base_url, data = %config.data.display(), "coopdir is listening");
+        tokio::spawn(crate::backup::serve_control(config.data.clone(), directory.store().clone()));
         tokio::spawn(search.clone().follow());
         tokio::spawn(sparql.clone().follow());
         federation.start();

@@ -2,6 +2,7 @@
 //! export and validate data, read the audit trail, follow peers. Configuration comes from flags, then `COOPDIR_*` environment variables,
 //! then an optional TOML file (`--config`), then defaults.
 
+mod backup;
 mod config;
 mod data;
 mod operator;
@@ -112,6 +113,24 @@ enum Command {
         /// With --public: the base URL the data was written under.
         #[arg(long, env = "COOPDIR_BASE_URL")]
         base_url: Option<String>,
+    },
+    /// Back up the data directory into a new directory OUT, while the server runs or not
+    /// (a consistent snapshot: data, accounts, tokens, change log, the federation key).
+    Backup {
+        #[arg(long, env = "COOPDIR_DATA")]
+        data: Option<PathBuf>,
+        /// A new directory for the backup (outside the data directory).
+        out: PathBuf,
+    },
+    /// Restore a backup into a data directory (empty or new unless --force).
+    Restore {
+        /// The directory `coopdir backup` wrote.
+        backup: PathBuf,
+        #[arg(long, env = "COOPDIR_DATA")]
+        data: Option<PathBuf>,
+        /// Replace what the data directory holds (the server must be stopped).
+        #[arg(long)]
+        force: bool,
     },
     /// Validate files against the SHACL shapes, offline. Exit status 0 only if all conform.
     Validate {
@@ -230,6 +249,12 @@ fn main() -> ExitCode {
                 scope,
             )
         }
+        Command::Backup { data: dir, out } => backup::backup(&config::data_dir(dir, &file), &out),
+        Command::Restore {
+            backup: from,
+            data: dir,
+            force,
+        } => backup::restore(&from, &config::data_dir(dir, &file), force),
         Command::Validate { shapes, files } => data::validate(shapes.as_deref(), &files),
     };
     match result {
