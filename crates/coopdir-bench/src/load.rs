@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Throughput {
+    /// Requests answered with a 2xx.
+    pub succeeded: u64,
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -85,6 +87,7 @@ pub async fn get_load(
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(Throughput {
+        succeeded: all.len(),
         requests_per_second: all.len() as f64 / elapsed,
         p50_ms: ms(&all, 0.5),
         p99_ms: ms(&all, 0.99),

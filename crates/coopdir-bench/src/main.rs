@@ -291,6 +291,24 @@ fn peak_memory_mib(pid: u32) -> Option<f64> {
 }
 
 /// `coopdir serve` on `data` and a loopback port, logging warnings only.
+/// The server's own count of GETs answered 200 on a resource, from its Prometheus metrics.
+async fn counted_gets(base: &str, token: &str) -> Result<u64, load::BoxError> {
+    let text = reqwest::Client::new()
+        .get(format!("{base}metrics"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let series =
+        r#"coopdir_http_requests_total{route="/{container}/{slug}",method="GET",status="200"} "#;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no {series} in /metrics").into())
+}
+
 fn spawn_server(coopdir: &Path, data: &str, port: u16, extra: &[&str]) -> std::io::Result<Child> {
     Command::new(coopdir)
         .args([
@@ -453,6 +471,9 @@ fn run(
     let coopdir_get = runtime.block_on(load::get_load(&worker_url, None, connections, duration))?;
     // 1b. The same read by a logged-in member (bearer token), alternating with anonymous
     // rounds so that both see the same machine; the member's view adds the e-mail address.
+    // Every GET of the worker the bench sent and saw answered with a 2xx (the first one
+    // fetched the body), to compare with what the server's /metrics counted.
+    let mut worker_gets = 1 + coopdir_get.succeeded;
     let mut anonymous_rounds = vec![coopdir_get.requests_per_second];
     let mut member_rounds = Vec::new();
     for round in 0..3 {
@@ -465,14 +486,29 @@ fn run(
         if member.errors > 0 {
             return Err(format!("{} authenticated reads failed", member.errors).into());
         }
+        worker_gets += member.succeeded;
         member_rounds.push(member.requests_per_second);
         if round < 2 {
-            anonymous_rounds.push(
-                runtime
-                    .block_on(load::get_load(&worker_url, None, connections, duration))?
-                    .requests_per_second,
-            );
+            let anonymous =
+                runtime.block_on(load::get_load(&worker_url, None, connections, duration))?;
+            worker_gets += anonymous.succeeded;
+            anonymous_rounds.push(anonymous.requests_per_second);
         }
+    }
+    let counted = runtime.block_on(counted_gets(&base, &token))?;
+    println!(
+        "/metrics counted {counted} GETs answered 200 on /{{container}}/{{slug}}; the bench saw {worker_gets}{}",
+        if counted == worker_gets {
+            " (equal)"
+        } else {
+            " (MISMATCH)"
+        }
+    );
+    if counted != worker_gets {
+        return Err(format!(
+            "/metrics counted {counted} worker GETs, the bench sent {worker_gets}"
+        )
+        .into());
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let member_cost = mean(&anonymous_rounds) / mean(&member_rounds) - 1.0;
@@ -562,6 +598,7 @@ fn run(
             "anonymous_requests_per_second": anonymous_rounds, "member_requests_per_second": member_rounds,
             "cost_over_anonymous": member_cost,
         },
+        "metrics_check": { "worker_gets_sent": worker_gets, "worker_gets_counted": counted },
         "create_workers_one_by_one": {
             "count": creates, "total_seconds": created.total.as_secs_f64(), "p50_ms": created.p50_ms, "p99_ms": created.p99_ms,
         },
