@@ -64,6 +64,17 @@ impl SlowRequest {
     }
 }
 
+/// A POST of a new worker named `name` whose body is half sent.
+fn slow_worker_post(server: &Server, name: &str) -> SlowRequest {
+    SlowRequest::start(
+        server,
+        "POST",
+        "/workers/",
+        "text/turtle",
+        &worker_turtle(server, name),
+    )
+}
+
 fn worker_turtle(server: &Server, name: &str) -> String {
     format!(
         "@prefix schema: <http://schema.org/> . <> a schema:Person ; schema:name \"{name}\" ; schema:memberOf <{}> .",
@@ -322,31 +333,13 @@ fn each_limit_answers_with_its_own_status() {
     );
 
     // 408: a body that does not arrive within the request timeout.
-    let mut stalled = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "Stalled"),
-    );
+    let mut stalled = slow_worker_post(&server, "Stalled");
     assert_eq!(stalled.answer(), 408);
 
     // 503 with Retry-After: two requests in flight fill the server; a third is refused at
     // once, while /health still answers.
-    let first = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "First Slow"),
-    );
-    let second = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "Second Slow"),
-    );
+    let first = slow_worker_post(&server, "First Slow");
+    let second = slow_worker_post(&server, "Second Slow");
     std::thread::sleep(Duration::from_millis(200));
     let (status, retry, _) = problem(server.get("/workers/", "application/ld+json"));
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -451,13 +444,7 @@ fn sigterm_lets_requests_in_flight_finish_and_a_second_signal_exits_at_once() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
-    let in_flight = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "In Flight"),
-    );
+    let in_flight = slow_worker_post(&server, "In Flight");
     std::thread::sleep(Duration::from_millis(100));
     server.signal("TERM");
     std::thread::sleep(Duration::from_millis(500));
@@ -498,13 +485,7 @@ fn sigterm_lets_requests_in_flight_finish_and_a_second_signal_exits_at_once() {
     );
 
     // A second signal exits at once, with its own code.
-    let _stuck = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "Never Finished"),
-    );
+    let _stuck = slow_worker_post(&server, "Never Finished");
     std::thread::sleep(Duration::from_millis(100));
     server.signal("TERM");
     std::thread::sleep(Duration::from_millis(300));
@@ -522,13 +503,7 @@ fn sigterm_lets_requests_in_flight_finish_and_a_second_signal_exits_at_once() {
 fn the_shutdown_deadline_cuts_off_what_is_still_running_with_its_own_exit_code() {
     let mut server = Server::start_with(&["--shutdown-timeout", "1s"]);
     seed(&server);
-    let _stuck = SlowRequest::start(
-        &server,
-        "POST",
-        "/workers/",
-        "text/turtle",
-        &worker_turtle(&server, "Never Finished"),
-    );
+    let _stuck = slow_worker_post(&server, "Never Finished");
     std::thread::sleep(Duration::from_millis(100));
     server.signal("TERM");
     let status = server

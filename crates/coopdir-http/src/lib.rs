@@ -241,21 +241,23 @@ pub fn app(
                     limits.max_concurrent_requests,
                 )),
         );
-    // Monitoring is answered even when the server sheds load.
-    let monitoring = Router::new()
-        .route("/health", get(status::health))
-        .route("/ready", get(status::ready))
-        .route("/metrics", any(status::metrics))
-        .layer(axum::middleware::from_fn(observe::mark_route))
-        .with_state(state.clone());
-    let operator = Router::new()
-        .route("/health", get(status::health))
-        .route("/ready", get(status::ready))
-        .route("/metrics", any(status::open_metrics))
-        .layer(axum::middleware::from_fn(observe::mark_route))
-        .with_state(state.clone());
-    let api = observed(monitoring.fallback_service(limited), &state);
-    let operator = observed(operator, &state);
+    // Monitoring is answered even when the server sheds load; on the operator listener,
+    // /metrics needs no credentials.
+    let monitoring = |open: bool| {
+        let metrics = if open {
+            any(status::open_metrics)
+        } else {
+            any(status::metrics)
+        };
+        Router::new()
+            .route("/health", get(status::health))
+            .route("/ready", get(status::ready))
+            .route("/metrics", metrics)
+            .layer(axum::middleware::from_fn(observe::mark_route))
+            .with_state(state.clone())
+    };
+    let api = observed(monitoring(false).fallback_service(limited), &state);
+    let operator = observed(monitoring(true), &state);
     tokio::spawn(forget_quiet_clients(Arc::downgrade(&state)));
     Routers {
         api,

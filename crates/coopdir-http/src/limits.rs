@@ -86,7 +86,11 @@ pub(crate) async fn header_size(
     next: Next,
 ) -> Response {
     let limit = state.config.limits.max_header_bytes;
-    let size = request.uri().to_string().len()
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    let size = target
         + request
             .headers()
             .iter()
