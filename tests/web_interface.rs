@@ -7,6 +7,7 @@
 use coopdir_e2e::{PASSWORD, Server, free_port};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,7 +42,8 @@ fn axe_source() -> String {
     })
 }
 
-/// One Chromium under its own chromedriver, killed on drop.
+/// One Chromium under its own chromedriver, killed on drop with its whole process group
+/// (killing chromedriver alone leaves Chromium's processes running).
 struct Browser {
     driver: Child,
     client: Client,
@@ -51,6 +53,8 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -67,6 +71,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
