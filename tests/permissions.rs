@@ -319,7 +319,9 @@ impl World {
 }
 
 fn world() -> World {
-    let server = Server::start();
+    // The matrix sends hundreds of writes from one address within seconds; the write
+    // rate limit (tested in operations.rs) would answer some of them 429 instead.
+    let server = Server::start_with(&["--writes-per-minute", "1000000"]);
     let coop = |slug: &str, name: &str| {
         let r = server.post(
             "/coops/",

@@ -128,6 +128,11 @@ pub(crate) async fn rate(
     if !is_write {
         return next.run(request).await;
     }
+    // Peers push bursts of signed notifications to the inbox (a catch-up is thousands);
+    // their signatures and the inbox's own size limit guard it, not the client rate.
+    if request.uri().path().starts_with("/inbox/") {
+        return next.run(request).await;
+    }
     let limits = &state.rate_limits;
     let ip = address.ip();
     if request.uri().path() == "/login"
