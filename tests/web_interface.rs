@@ -454,7 +454,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn every_task_works_in_a_browser_with_javascript() {
-    let server = Server::start_demo();
+    // Every task logs someone in or out: more logins from one address than the default
+    // login rate allows (tested in operations.rs).
+    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
     let people = setup(&server);
     let axe = axe_source();
     runtime().block_on(async {
@@ -565,7 +567,9 @@ fn every_task_works_in_a_browser_with_javascript() {
 
 #[test]
 fn every_task_works_in_a_browser_without_javascript() {
-    let server = Server::start_demo();
+    // Every task logs someone in or out: more logins from one address than the default
+    // login rate allows (tested in operations.rs).
+    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
     setup(&server);
     runtime().block_on(async {
         let b = Browser::start(&server.base, false).await;
@@ -593,7 +597,9 @@ fn every_task_works_in_a_browser_without_javascript() {
 /// that refuse a forged or missing token and change nothing.
 #[test]
 fn pages_are_locked_down_and_forms_refuse_forgery() {
-    let server = Server::start_demo();
+    // Every task logs someone in or out: more logins from one address than the default
+    // login rate allows (tested in operations.rs).
+    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
     server.add_person("animorph", "tess@example.org", "Tess Token", "member");
     let html = "text/html,application/xhtml+xml";
     let r = server.get("/", html);
