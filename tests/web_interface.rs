@@ -452,11 +452,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// The demo server without the login rate limit: every task logs someone in or out, more
+/// logins from one address than the default allows (that limit is tested in
+/// operations.rs).
+fn demo_server() -> Server {
+    Server::start_with(&["--demo", "--logins-per-minute", "10000"])
+}
+
 #[test]
 fn every_task_works_in_a_browser_with_javascript() {
-    // Every task logs someone in or out: more logins from one address than the default
-    // login rate allows (tested in operations.rs).
-    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
+    let server = demo_server();
     let people = setup(&server);
     let axe = axe_source();
     runtime().block_on(async {
@@ -567,9 +572,7 @@ fn every_task_works_in_a_browser_with_javascript() {
 
 #[test]
 fn every_task_works_in_a_browser_without_javascript() {
-    // Every task logs someone in or out: more logins from one address than the default
-    // login rate allows (tested in operations.rs).
-    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
+    let server = demo_server();
     setup(&server);
     runtime().block_on(async {
         let b = Browser::start(&server.base, false).await;
@@ -597,9 +600,7 @@ fn every_task_works_in_a_browser_without_javascript() {
 /// that refuse a forged or missing token and change nothing.
 #[test]
 fn pages_are_locked_down_and_forms_refuse_forgery() {
-    // Every task logs someone in or out: more logins from one address than the default
-    // login rate allows (tested in operations.rs).
-    let server = Server::start_with(&["--demo", "--logins-per-minute", "10000"]);
+    let server = demo_server();
     server.add_person("animorph", "tess@example.org", "Tess Token", "member");
     let html = "text/html,application/xhtml+xml";
     let r = server.get("/", html);
