@@ -132,6 +132,32 @@ pub async fn sequential_posts(
     })
 }
 
+/// Waits until `/ready` reports every change-log consumer at the log's head (lag 0);
+/// returns how long that took.
+pub async fn wait_caught_up(base: &str) -> Result<Duration, BoxError> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(300) {
+        let doc: serde_json::Value = client
+            .get(format!("{base}ready"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let lags: Vec<u64> = doc["checks"]
+            .as_object()
+            .into_iter()
+            .flat_map(|checks| checks.values())
+            .filter_map(|check| check["lag"].as_u64())
+            .collect();
+        if !lags.is_empty() && lags.iter().all(|lag| *lag == 0) {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Err(format!("{base}ready: the consumers did not catch up within 300 s").into())
+}
+
 /// Reads every page of `container` by following `rel="next"`, `rounds` times.
 pub async fn list_all(container: &str, rounds: usize) -> Result<Listing, BoxError> {
     let client = reqwest::Client::new();

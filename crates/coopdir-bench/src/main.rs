@@ -59,6 +59,11 @@ enum Cmd {
         import_workers: usize,
         #[arg(long, default_value = "bench-report.json")]
         report: PathBuf,
+        /// Let the client and the server share both cores, instead of the client on core 0
+        /// and the servers on core 1 (with `taskset`), which keeps the client's own cost out
+        /// of the server's figures.
+        #[arg(long)]
+        no_pin: bool,
     },
     /// Write an ESCO-shaped skills taxonomy (revision 2 renames, moves and drops concepts).
     Esco {
@@ -226,14 +231,19 @@ fn main() -> Result<(), load::BoxError> {
             creates,
             import_workers,
             report,
+            no_pin,
         } => {
             let coopdir = coopdir.unwrap_or_else(sibling_coopdir);
+            let server_core = if no_pin { None } else { pin_client()? };
             run(
                 &coopdir,
-                seconds,
-                connections,
-                creates,
-                import_workers,
+                &Settings {
+                    seconds,
+                    connections,
+                    creates,
+                    import_workers,
+                    server_core,
+                },
                 &report,
             )
         }
@@ -309,8 +319,59 @@ async fn counted_gets(base: &str, token: &str) -> Result<u64, load::BoxError> {
         .ok_or_else(|| format!("no {series} in /metrics").into())
 }
 
+/// Pins this process (the client: its runtime's threads inherit the mask) to core 0 and
+/// returns the core servers go on, if the machine has two cores and `taskset`.
+fn pin_client() -> Result<Option<usize>, load::BoxError> {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let [client, server, ..] = cores.as_slice() else {
+        eprintln!("one core only: client and server are not pinned apart");
+        return Ok(None);
+    };
+    if !taskset {
+        eprintln!(
+            "taskset is missing (apt-get install util-linux): client and server are not pinned apart"
+        );
+        return Ok(None);
+    }
+    if !core_affinity::set_for_current(*client) {
+        return Err("cannot pin the client to core 0".into());
+    }
+    eprintln!(
+        "client pinned to core {}, servers to core {}",
+        client.id, server.id
+    );
+    Ok(Some(server.id))
+}
+
+/// A command for `program`, on `core` only (through `taskset`) if one is given.
+fn on_core(program: &Path, core: Option<usize>) -> Command {
+    match core {
+        Some(core) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(core.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
 fn spawn_server(coopdir: &Path, data: &str, port: u16, extra: &[&str]) -> std::io::Result<Child> {
-    Command::new(coopdir)
+    spawn_server_on(coopdir, data, port, extra, None)
+}
+
+fn spawn_server_on(
+    coopdir: &Path,
+    data: &str,
+    port: u16,
+    extra: &[&str],
+    core: Option<usize>,
+) -> std::io::Result<Child> {
+    on_core(coopdir, core)
         .args([
             "serve",
             "--data",
@@ -359,14 +420,67 @@ fn coopdir_cmd_with_input(
     ))
 }
 
-fn run(
-    coopdir: &Path,
+/// What `run` measures, and where.
+struct Settings {
     seconds: u64,
     connections: usize,
     creates: usize,
     import_workers: usize,
-    report_path: &Path,
-) -> Result<(), load::BoxError> {
+    /// The core servers are pinned to (the client is on another), if any.
+    server_core: Option<usize>,
+}
+
+/// Runs `command` to its end, sampling its peak resident memory (VmHWM, which only grows)
+/// until it exits: the last sample is within 20 ms of its peak.
+fn run_sampling_memory(command: &mut Command) -> Result<(String, Option<f64>), load::BoxError> {
+    let child = command
+        .env("COOPDIR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = None;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(now) = peak_memory_mib(pid) {
+                    peak = Some(now);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let out = child.wait_with_output();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().ok().flatten();
+    let out = out?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok((String::from_utf8_lossy(&out.stderr).into_owned(), peak))
+}
+
+/// The quads an import says it stored ("imported … (… triples read, N quads stored) …").
+fn quads_stored(import_output: &str) -> Option<u64> {
+    let before = import_output.split(" quads stored").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+fn run(coopdir: &Path, settings: &Settings, report_path: &Path) -> Result<(), load::BoxError> {
+    let Settings {
+        seconds,
+        connections,
+        creates,
+        import_workers,
+        server_core,
+    } = *settings;
     let work = tempfile::tempdir()?;
     let data = work.path().join("data");
     let data_s = data.to_str().ok_or("non-UTF-8 temp path")?;
@@ -424,7 +538,7 @@ fn run(
     .trim()
     .to_owned();
 
-    let server = spawn_server(coopdir, data_s, port, &[])?;
+    let server = spawn_server_on(coopdir, data_s, port, &[], server_core)?;
     let server_pid = server.id();
     let server = Guard(server);
     wait_ready(&format!("{base}health"))?;
@@ -447,7 +561,16 @@ fn run(
         created.p99_ms
     );
 
-    // 3. List every member of the container, following pages.
+    // The search index, SPARQL view and outbox follow the creates in the background, on
+    // the server's core: wait for them, so the listing is measured alone.
+    let caught_up = runtime.block_on(load::wait_caught_up(&base))?;
+    println!(
+        "the change log's consumers caught up {:.2} s after the last create",
+        caught_up.as_secs_f64()
+    );
+
+    // 3. List every member of the container, following pages: the first round renders
+    // every page (only member summaries are cached by the creates).
     let listing = runtime.block_on(load::list_all(&format!("{base}workers/"), 20))?;
     println!(
         "list all {} members ({} pages): first round {:.2} ms, then median {:.2} ms, best {:.2} ms in total",
@@ -520,7 +643,7 @@ fn run(
     );
     let bare_port = free_port()?;
     let bare = Guard(
-        Command::new(std::env::current_exe()?)
+        on_core(&std::env::current_exe()?, server_core)
             .args([
                 "bare",
                 "--listen",
@@ -568,22 +691,31 @@ fn run(
         import_workers / 10,
     )?;
     let import_data = work.path().join("import-data");
+    // The import uses both cores (validation runs on all of them); nothing else runs.
     let started = Instant::now();
-    coopdir_cmd(
-        coopdir,
-        &[
-            "import",
-            "--data",
-            import_data.to_str().ok_or("path")?,
-            "--base-url",
-            &base,
-            import_file.to_str().ok_or("path")?,
-        ],
-    )?;
+    let (import_out, import_peak) = run_sampling_memory(Command::new(coopdir).args([
+        "import",
+        "--data",
+        import_data.to_str().ok_or("path")?,
+        "--base-url",
+        &base,
+        import_file.to_str().ok_or("path")?,
+    ]))?;
     let import_seconds = started.elapsed().as_secs_f64();
+    let stored = quads_stored(&import_out);
+    let import_mib = std::fs::metadata(&import_file)?.len() as f64 / (1024.0 * 1024.0);
     println!(
-        "bulk import of {triples} triples ({import_workers} workers): {import_seconds:.2} s, {:.0} triples/s",
-        triples as f64 / import_seconds
+        "bulk import of {triples} triples ({import_workers} workers, {import_mib:.0} MiB of Turtle{}): {import_seconds:.2} s, {:.0} triples/s{}; peak memory {}",
+        stored
+            .map(|q| format!(", {q} quads stored"))
+            .unwrap_or_default(),
+        triples as f64 / import_seconds,
+        stored
+            .map(|q| format!(", {:.0} quads/s", q as f64 / import_seconds))
+            .unwrap_or_default(),
+        import_peak
+            .map(|m| format!("{m:.0} MiB"))
+            .unwrap_or_else(|| "unknown".into())
     );
 
     let report = json!({
@@ -605,9 +737,13 @@ fn run(
         "list_container": {
             "members": listing.members, "pages": listing.pages, "first_round_total_ms": listing.first_ms, "median_total_ms": listing.median_ms, "best_total_ms": listing.best_ms,
         },
-        "bulk_import": { "triples": triples, "seconds": import_seconds, "triples_per_second": triples as f64 / import_seconds },
+        "bulk_import": {
+            "workers": import_workers, "triples": triples, "quads_stored": stored, "seconds": import_seconds,
+            "triples_per_second": triples as f64 / import_seconds, "peak_memory_mib": import_peak,
+        },
+        "pinned": server_core.map(|core| format!("client on another core, servers on core {core}")),
         "server_peak_memory_mib": peak,
-        "collaborator_search": "not measured: search does not exist yet",
+        "collaborator_search": "measured by `coopdir-bench search`",
     });
     std::fs::write(report_path, serde_json::to_string_pretty(&report)?)?;
     println!("report written to {}", report_path.display());

@@ -178,7 +178,9 @@ impl From<LdpError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad-patch", "Bad Patch", detail)
             }
             LdpError::Store(e) => ApiError::internal(e),
-            e @ LdpError::BaseUrlMismatch { .. } => ApiError::internal(e),
+            e @ (LdpError::BaseUrlMismatch { .. } | LdpError::Spill { .. }) => {
+                ApiError::internal(e)
+            }
             LdpError::Access(e) => e.into(),
             LdpError::Internal(e) => ApiError::internal(e),
         }

@@ -34,6 +34,13 @@ pub enum LdpError {
     Store(#[from] coopdir_store::StoreError),
     #[error(transparent)]
     Access(#[from] coopdir_access::AccessError),
+    #[error(
+        "cannot write or read an import's temporary files under {dir}: {message} (free some disk space there and import again)"
+    )]
+    Spill {
+        dir: std::path::PathBuf,
+        message: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -1,8 +1,13 @@
-//! Bulk import: many resources from one RDF document, validated, then stored at once.
+//! Bulk import: many resources from RDF documents of any size, validated, then stored.
 //!
-//! Resources are validated one by one, each in a small graph of its own plus the types
-//! of what it links to (from the import itself or the store), on every core: small
-//! graphs keep validation fast and memory flat however large the import is.
+//! Triples stream into [`ImportBatches`], which deals them into partitions by resource
+//! (a hash of the IRI without its fragment; blank nodes follow the resource that refers
+//! to them) and spills partitions to N-Triples files once too many are held in memory.
+//! Only what links resources across partitions stays in memory for the whole import: the
+//! types of imported resources and the links the server mirrors. The import then reads
+//! each partition twice: once to validate every resource (each in a small graph of its
+//! own plus the types of what it links to, on every core), and, when all conform, once
+//! to store it. Memory follows the partition size, not the input's.
 
 use coopdir_access::Principal;
 use coopdir_shacl::ValidationReport;
@@ -10,12 +15,19 @@ use coopdir_store::{ChangeRecord, ChangeSet, Operation};
 use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, dir, ldp, schema, skos};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
-    Graph, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, Triple, TripleRef,
+    BlankNode, Graph, GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term,
+    TermRef, Triple, TripleRef,
 };
+use oxttl::ntriples::WriterNTriplesSerializer;
+use oxttl::{NTriplesParser, NTriplesSerializer};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use crate::directory::{complete_known_skills, now};
-use crate::paths::Location;
+use crate::paths::{Location, Paths};
 use crate::{Directory, LdpError};
 
 /// What an import stored.
@@ -23,15 +35,17 @@ use crate::{Directory, LdpError};
 pub struct ImportSummary {
     pub resources: usize,
     pub quads: usize,
+    /// How many partitions the resources were validated and written in.
+    pub partitions: usize,
     /// Stored concepts of the schemes this import describes that the import left out:
     /// kept (people may hold them), with how many people do.
     pub missing_concepts: Vec<(NamedNode, usize)>,
 }
 
-/// Stages an import goes through, for progress display.
-#[derive(Debug, Clone, Copy)]
+/// Stages an import goes through, for progress display: each reports the partitions
+/// done out of all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportStage {
-    Grouping,
     Validating,
     Writing,
 }
@@ -39,45 +53,547 @@ pub enum ImportStage {
 /// At most this many violations are collected before validation stops.
 const MAX_REPORTED: usize = 100;
 
+/// Triples an import aims to put in one partition: small enough that a partition's
+/// graphs, validation and write batch take a few hundred MB at most.
+pub const TRIPLES_PER_PARTITION: usize = 50_000;
+
+/// Triples held in memory, over all partitions, before they are spilled to disk.
+const BUFFERED_TRIPLES: usize = 400_000;
+
+/// One partition's triples: those spilled to its file, then those still in memory.
+#[derive(Default)]
+struct Partition {
+    file: Option<PathBuf>,
+    writer: Option<WriterNTriplesSerializer<BufWriter<File>>>,
+    memory: Vec<Triple>,
+}
+
+/// Triples on their way into an import, dealt into partitions by resource.
+/// Make one with [`Directory::import_batches`], [`push`](Self::push) every triple, then
+/// hand it to [`Directory::import_from`].
+pub struct ImportBatches {
+    paths: Paths,
+    partitions: Vec<Partition>,
+    spill_in: PathBuf,
+    spill: Option<tempfile::TempDir>,
+    spill_after: usize,
+    buffered: usize,
+    len: usize,
+    /// The partition of each blank node that a placed triple refers to.
+    blank_home: HashMap<BlankNode, usize>,
+    /// Triples about blank nodes nothing placed has referred to yet.
+    waiting: HashMap<BlankNode, Vec<Triple>>,
+    /// The classes of every imported subject.
+    types: HashMap<String, Vec<NamedNode>>,
+    /// Imported resources (IRIs without fragment).
+    resources: HashSet<String>,
+    /// Triples whose predicate the server mirrors, checked once all types are known.
+    links: Vec<Triple>,
+}
+
+impl ImportBatches {
+    fn new(paths: Paths, expected_triples: usize, spill_in: &Path) -> Self {
+        let count = expected_triples.div_ceil(TRIPLES_PER_PARTITION).max(1);
+        Self {
+            paths,
+            partitions: (0..count).map(|_| Partition::default()).collect(),
+            spill_in: spill_in.to_owned(),
+            spill: None,
+            spill_after: BUFFERED_TRIPLES,
+            buffered: 0,
+            len: 0,
+            blank_home: HashMap::new(),
+            waiting: HashMap::new(),
+            types: HashMap::new(),
+            resources: HashSet::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Spills to disk once more than `triples` are held in memory (tests use it to spill
+    /// small imports).
+    pub fn spill_after(mut self, triples: usize) -> Self {
+        self.spill_after = triples;
+        self
+    }
+
+    /// How many partitions the import is dealt into.
+    pub fn partitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// How many triples were pushed (less those about containers, which are derived).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds one triple. Fails only when a spill file cannot be written.
+    pub fn push(&mut self, triple: Triple) -> Result<(), LdpError> {
+        match &triple.subject {
+            NamedOrBlankNode::NamedNode(s) => {
+                let iri = s.as_str();
+                let resource = iri.split('#').next().unwrap_or(iri);
+                // Containers and the root are derived by the server; their triples are not data.
+                if resource == iri
+                    && matches!(
+                        self.paths.locate(iri),
+                        Some(Location::Root | Location::Container(_))
+                    )
+                {
+                    return Ok(());
+                }
+                if triple.predicate == rdf::TYPE
+                    && let Term::NamedNode(class) = &triple.object
+                {
+                    let classes = self.types.entry(iri.to_owned()).or_default();
+                    if !classes.contains(class) {
+                        classes.push(class.clone());
+                    }
+                }
+                if INVERSE_LINKS.iter().any(|r| triple.predicate == r.property) {
+                    self.links.push(triple.clone());
+                }
+                if !self.resources.contains(resource) {
+                    self.resources.insert(resource.to_owned());
+                }
+                let home = self.partition_of(resource);
+                self.len += 1;
+                self.place(home, triple)
+            }
+            NamedOrBlankNode::BlankNode(b) => {
+                self.len += 1;
+                match self.blank_home.get(b) {
+                    Some(&home) => self.place(home, triple),
+                    None => {
+                        self.waiting.entry(b.clone()).or_default().push(triple);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    fn partition_of(&self, resource: &str) -> usize {
+        // SipHash with fixed keys: the same resource lands in the same partition on
+        // every run, which keeps test failures reproducible.
+        let mut hasher = std::hash::DefaultHasher::new();
+        resource.hash(&mut hasher);
+        (hasher.finish() % self.partitions.len() as u64) as usize
+    }
+
+    /// Puts `triple` into partition `home`, with the triples of any blank node it is the
+    /// first to refer to (and, transitively, theirs).
+    fn place(&mut self, home: usize, triple: Triple) -> Result<(), LdpError> {
+        let mut queue = vec![triple];
+        while let Some(triple) = queue.pop() {
+            if let Term::BlankNode(b) = &triple.object
+                && !self.blank_home.contains_key(b)
+            {
+                self.blank_home.insert(b.clone(), home);
+                if let Some(waiting) = self.waiting.remove(b) {
+                    queue.extend(waiting);
+                }
+            }
+            self.partitions[home].memory.push(triple);
+            self.buffered += 1;
+        }
+        if self.buffered > self.spill_after {
+            self.spill_all()?;
+        }
+        Ok(())
+    }
+
+    fn spill_error(&self, e: impl std::fmt::Display) -> LdpError {
+        spill_error(&self.spill_in, e)
+    }
+
+    /// Appends every partition's triples in memory to its file.
+    fn spill_all(&mut self) -> Result<(), LdpError> {
+        let dir = match &self.spill {
+            Some(dir) => dir.path().to_owned(),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix(".import-")
+                    .tempdir_in(&self.spill_in)
+                    .map_err(|e| self.spill_error(e))?;
+                tracing::debug!(dir = %dir.path().display(), "import: spilling partitions");
+                let path = dir.path().to_owned();
+                self.spill = Some(dir);
+                path
+            }
+        };
+        for (i, partition) in self.partitions.iter_mut().enumerate() {
+            if partition.memory.is_empty() {
+                continue;
+            }
+            let writer = match &mut partition.writer {
+                Some(writer) => writer,
+                None => {
+                    let path = dir.join(format!("partition-{i}.nt"));
+                    let file = File::create(&path).map_err(|e| spill_error(&self.spill_in, e))?;
+                    partition.file = Some(path);
+                    partition
+                        .writer
+                        .insert(NTriplesSerializer::new().for_writer(BufWriter::new(file)))
+                }
+            };
+            for t in partition.memory.drain(..) {
+                writer
+                    .serialize_triple(&t)
+                    .map_err(|e| spill_error(&self.spill_in, e))?;
+            }
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Flushes the spill files and checks that every blank node belongs to a resource.
+    fn finish(&mut self) -> Result<(), LdpError> {
+        if let Some(orphan) = self.waiting.keys().next() {
+            return Err(LdpError::Unprocessable(format!(
+                "the blank node {orphan} is not reachable from any resource; give it an IRI or link it from one"
+            )));
+        }
+        for partition in &mut self.partitions {
+            if let Some(writer) = partition.writer.take() {
+                writer
+                    .finish()
+                    .flush()
+                    .map_err(|e| spill_error(&self.spill_in, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Partition `i`'s triples, read back from its file and memory.
+    fn triples_of(&self, i: usize) -> Result<Vec<Triple>, LdpError> {
+        let partition = &self.partitions[i];
+        let mut triples = Vec::new();
+        if let Some(path) = &partition.file {
+            let file = File::open(path).map_err(|e| spill_error(&self.spill_in, e))?;
+            // Lenient: the file holds only triples this import parsed and wrote itself.
+            for t in NTriplesParser::new()
+                .lenient()
+                .for_reader(BufReader::with_capacity(1 << 16, file))
+            {
+                triples.push(t.map_err(|e| spill_error(&self.spill_in, e))?);
+            }
+        }
+        triples.extend(partition.memory.iter().cloned());
+        Ok(triples)
+    }
+}
+
+fn spill_error(dir: &Path, e: impl std::fmt::Display) -> LdpError {
+    LdpError::Spill {
+        dir: dir.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// One resource ready to validate or store.
+struct Prepared {
+    iri: NamedNode,
+    kind: Kind,
+    graph: Graph,
+}
+
+/// What the import knows about every resource while it works partition by partition.
+struct Context<'a> {
+    batches: &'a ImportBatches,
+    /// Links the server mirrors into imported resources, by the partition they go to.
+    mirrored: Vec<Vec<Triple>>,
+    /// The types of linked resources that are not imported but stored (empty: none).
+    stored_types: HashMap<String, Vec<NamedNode>>,
+    now: Literal,
+}
+
+impl Context<'_> {
+    fn classes(&self, iri: &str) -> Option<&[NamedNode]> {
+        self.batches
+            .types
+            .get(iri)
+            .or_else(|| self.stored_types.get(iri))
+            .map(Vec::as_slice)
+            .filter(|c| !c.is_empty())
+    }
+
+    fn has_class(&self, iri: &str, classes: &[NamedNodeRef<'_>]) -> bool {
+        self.classes(iri)
+            .is_some_and(|ts| ts.iter().any(|t| classes.contains(&t.as_ref())))
+    }
+}
+
 impl Directory {
-    /// Imports `triples`, regrouped into resources by subject (IRIs without their
-    /// fragment; blank nodes with the resource that refers to them). Either every
-    /// resource is valid and all are stored, or nothing is.
-    /// `system` holds accounts, token hashes, invitations and proposals from a backup
-    /// export, stored as they are.
+    /// An empty batch for an import of about `expected_triples`, spilling (if it must)
+    /// into a temporary directory under `spill_in`.
+    pub fn import_batches(&self, expected_triples: usize, spill_in: &Path) -> ImportBatches {
+        ImportBatches::new(self.paths().clone(), expected_triples, spill_in)
+    }
+
+    /// Imports `triples` (see [`import_from`](Self::import_from)), spilling to the system's
+    /// temporary directory if they are many.
     pub fn import(
         &self,
         triples: Vec<Triple>,
         system: Vec<Quad>,
-        progress: &dyn Fn(ImportStage, usize),
+        progress: &dyn Fn(ImportStage, usize, usize),
+        principal: &Principal,
+    ) -> Result<ImportSummary, LdpError> {
+        let mut batches = self.import_batches(triples.len(), &std::env::temp_dir());
+        for t in triples {
+            batches.push(t)?;
+        }
+        self.import_from(batches, system, progress, principal)
+    }
+
+    /// Imports the triples in `batches`, regrouped into resources by subject (IRIs
+    /// without their fragment; blank nodes with the resource that refers to them). If any
+    /// resource is invalid nothing is stored; otherwise all are, partition by partition
+    /// (a crash midway leaves some stored: importing again replaces them).
+    /// `system` holds accounts, token hashes, invitations and proposals from a backup
+    /// export, stored as they are. `progress` gets the stage, partitions done and all.
+    pub fn import_from(
+        &self,
+        mut batches: ImportBatches,
+        system: Vec<Quad>,
+        progress: &dyn Fn(ImportStage, usize, usize),
         principal: &Principal,
     ) -> Result<ImportSummary, LdpError> {
         self.access().check_server_admin(principal)?;
-        let paths = self.paths();
         let started = std::time::Instant::now();
-        progress(ImportStage::Grouping, triples.len());
+        batches.finish()?;
+        let count = batches.partitions();
+        let mut context = Context {
+            batches: &batches,
+            mirrored: vec![Vec::new(); count],
+            stored_types: HashMap::new(),
+            now: now(),
+        };
 
-        // Containers and the root are derived by the server; their triples are not data.
-        let triples: Vec<Triple> = triples
-            .into_iter()
-            .filter(|t| match &t.subject {
-                NamedOrBlankNode::NamedNode(s) => {
-                    s.as_str().contains('#')
-                        || !matches!(
-                            paths.locate(s.as_str()),
-                            Some(Location::Root | Location::Container(_))
-                        )
+        // Links the server mirrors (memberOf/member, broader/narrower): into imported
+        // resources they join that resource's graph; into stored ones, they are added.
+        let mut external: Vec<Quad> = Vec::new();
+        for link in &batches.links {
+            let (NamedOrBlankNode::NamedNode(source), Term::NamedNode(target)) =
+                (&link.subject, &link.object)
+            else {
+                continue;
+            };
+            if source.as_str().contains('#') {
+                continue;
+            }
+            self.learn_stored_types(&mut context, target)?;
+            for rule in INVERSE_LINKS
+                .iter()
+                .filter(|r| link.predicate == r.property)
+            {
+                if !context.has_class(source.as_str(), rule.subject_classes)
+                    || !context.has_class(target.as_str(), rule.object_classes)
+                {
+                    continue;
                 }
-                NamedOrBlankNode::BlankNode(_) => true,
-            })
-            .collect();
-        let mut by_subject: HashMap<&NamedOrBlankNode, Vec<usize>> = HashMap::new();
-        for (i, t) in triples.iter().enumerate() {
-            by_subject.entry(&t.subject).or_default().push(i);
+                let inverse = Triple::new(target.clone(), rule.inverse, source.clone());
+                if batches.resources.contains(target.as_str()) {
+                    context.mirrored[batches.partition_of(target.as_str())].push(inverse);
+                } else {
+                    external.push(inverse.in_graph(target.clone()));
+                }
+            }
         }
 
-        // Group: each named subject's resource takes its triples and, transitively, those
-        // of the blank nodes it refers to.
+        // Validate everything before storing anything.
+        let mut report = ValidationReport {
+            results: Vec::new(),
+        };
+        let mut schemes: HashSet<NamedNode> = HashSet::new();
+        let mut resources = 0;
+        for i in 0..count {
+            progress(ImportStage::Validating, i, count);
+            let prepared = self.prepare_partition(&mut context, i)?;
+            resources += prepared.len();
+            for p in &prepared {
+                for o in p
+                    .graph
+                    .objects_for_subject_predicate(&p.iri, skos::IN_SCHEME)
+                {
+                    if let TermRef::NamedNode(s) = o {
+                        schemes.insert(s.into_owned());
+                    }
+                }
+            }
+            report
+                .results
+                .extend(self.validate_all(&prepared, &context)?.results);
+            if report.violations().count() >= MAX_REPORTED {
+                break;
+            }
+        }
+        progress(ImportStage::Validating, count, count);
+        if !report.conforms() {
+            return Err(LdpError::Invalid(report));
+        }
+        tracing::info!(
+            resources,
+            partitions = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "import: validated"
+        );
+        let missing_concepts = self.missing_concepts(&schemes, &batches.resources)?;
+
+        let _guard = self.writer_lock();
+        let paths = self.paths();
+        let actor = principal.actor();
+        let no_data_yet = !Kind::ALL.iter().any(|k| {
+            self.store()
+                .contains_graph(paths.container(*k).as_ref())
+                .unwrap_or(true)
+        });
+        // The first partition's write carries the links into stored resources (with a
+        // record for each resource they touch) and the backup's system quads.
+        let mut first_records: Vec<ChangeRecord> = Vec::new();
+        let mut touched: Vec<&NamedNode> = Vec::new();
+        for q in &external {
+            if let GraphName::NamedNode(g) = &q.graph_name
+                && !touched.contains(&g)
+            {
+                touched.push(g);
+            }
+        }
+        for g in touched {
+            if let Some(Location::Member(kind, _)) = paths.locate(g.as_str()) {
+                let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
+                first_records.push(self.record(
+                    kind,
+                    g,
+                    Operation::Patch,
+                    &actor,
+                    Some(visibility),
+                    Some(visibility),
+                ));
+            }
+        }
+        let bulk = no_data_yet && external.is_empty();
+        let mut quads_stored = external.len();
+        let mut first_extra: Vec<Quad> = external.into_iter().chain(system).collect();
+        for i in 0..count {
+            progress(ImportStage::Writing, i, count);
+            let prepared = self.prepare_partition(&mut context, i)?;
+            let mut records = std::mem::take(&mut first_records);
+            let mut containment: Vec<Quad> = Vec::with_capacity(prepared.len());
+            for p in &prepared {
+                let existed = !no_data_yet && self.store().contains_graph(p.iri.as_ref())?;
+                let before = if existed {
+                    Some(Visibility::of(
+                        &self.store().graph(p.iri.as_ref())?,
+                        p.iri.as_ref(),
+                    ))
+                } else {
+                    None
+                };
+                records.push(self.record(
+                    p.kind,
+                    &p.iri,
+                    if existed {
+                        Operation::Replace
+                    } else {
+                        Operation::Create
+                    },
+                    &actor,
+                    before,
+                    Some(Visibility::of(&p.graph, p.iri.as_ref())),
+                ));
+                let container = paths.container(p.kind);
+                containment.push(Quad::new(
+                    container.clone(),
+                    ldp::CONTAINS,
+                    p.iri.clone(),
+                    container,
+                ));
+            }
+            let mut extra = std::mem::take(&mut first_extra);
+            quads_stored +=
+                containment.len() + prepared.iter().map(|p| p.graph.len()).sum::<usize>();
+            if bulk {
+                let mut quads = containment;
+                quads.append(&mut extra);
+                for p in prepared {
+                    quads.extend(p.graph.iter().map(|t| t.in_graph(&p.iri).into_owned()));
+                }
+                self.store().bulk_load(quads, records)?;
+            } else {
+                // Resources replace any stored version; containment and the extra quads
+                // are added.
+                self.commit(&ChangeSet {
+                    replace: prepared.into_iter().map(|p| (p.iri, p.graph)).collect(),
+                    insert: containment.into_iter().chain(extra).collect(),
+                    records,
+                    ..Default::default()
+                })?;
+            }
+        }
+        if bulk {
+            self.forget_renderings();
+        }
+        progress(ImportStage::Writing, count, count);
+        let summary = ImportSummary {
+            resources,
+            quads: quads_stored,
+            partitions: count,
+            missing_concepts,
+        };
+        tracing::info!(
+            resources = summary.resources,
+            quads = summary.quads,
+            partitions = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "imported"
+        );
+        Ok(summary)
+    }
+
+    /// Looks up (once) the stored types of `iri` if the import does not say what it is.
+    fn learn_stored_types(
+        &self,
+        context: &mut Context<'_>,
+        iri: &NamedNode,
+    ) -> Result<(), LdpError> {
+        if context.batches.types.contains_key(iri.as_str())
+            || context.stored_types.contains_key(iri.as_str())
+        {
+            return Ok(());
+        }
+        let stored: Vec<NamedNode> = self
+            .store()
+            .objects(iri.as_ref(), iri.as_ref(), rdf::TYPE)?
+            .into_iter()
+            .filter_map(|t| match t {
+                Term::NamedNode(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        context.stored_types.insert(iri.as_str().to_owned(), stored);
+        Ok(())
+    }
+
+    /// Partition `i`'s resources: each named subject's resource takes its triples and,
+    /// transitively, those of the blank nodes it refers to, then what the server
+    /// maintains (mirrored links, known skills, timestamps). Each needs a kind coopdir
+    /// stores, and a local IRI must sit in that kind's container.
+    fn prepare_partition(
+        &self,
+        context: &mut Context<'_>,
+        i: usize,
+    ) -> Result<Vec<Prepared>, LdpError> {
+        let triples = context.batches.triples_of(i)?;
+        let mut by_subject: HashMap<&NamedOrBlankNode, Vec<usize>> = HashMap::new();
+        for (n, t) in triples.iter().enumerate() {
+            by_subject.entry(&t.subject).or_default().push(n);
+        }
         let mut groups: BTreeMap<NamedNode, Vec<usize>> = BTreeMap::new();
         let mut owned: HashSet<&NamedOrBlankNode> = HashSet::new();
         for (subject, indices) in &by_subject {
@@ -89,9 +605,9 @@ impl Directory {
             let group = groups.entry(resource).or_default();
             let mut stack: Vec<&Vec<usize>> = vec![indices];
             while let Some(indices) = stack.pop() {
-                for &i in indices {
-                    group.push(i);
-                    if let Term::BlankNode(b) = &triples[i].object
+                for &n in indices {
+                    group.push(n);
+                    if let Term::BlankNode(b) = &triples[n].object
                         && let Some((key, inner)) =
                             by_subject.get_key_value(&NamedOrBlankNode::from(b.clone()))
                         && owned.insert(key)
@@ -101,56 +617,24 @@ impl Directory {
                 }
             }
         }
-        if let Some(orphan) = by_subject
-            .keys()
-            .find(|s| s.is_blank_node() && !owned.contains(*s))
-        {
-            return Err(LdpError::Unprocessable(format!(
-                "the blank node {orphan} is not reachable from any resource; give it an IRI or link it from one"
-            )));
-        }
-
-        // The types of everything imported, and of what it links to in the store.
-        let mut types: HashMap<String, Vec<NamedNode>> = HashMap::new();
-        for t in &triples {
-            if let (NamedOrBlankNode::NamedNode(s), Term::NamedNode(class)) =
-                (&t.subject, &t.object)
-                && t.predicate == rdf::TYPE
-            {
-                types
-                    .entry(s.as_str().to_owned())
-                    .or_default()
-                    .push(class.clone());
-            }
-        }
-        let mut linked: HashSet<&NamedNode> = HashSet::new();
+        // What the resources link to that the import does not type: from the store.
         for t in &triples {
             if let Term::NamedNode(o) = &t.object
                 && t.predicate != rdf::TYPE
-                && !types.contains_key(o.as_str())
             {
-                linked.insert(o);
+                self.learn_stored_types(context, o)?;
             }
         }
-        for o in linked {
-            let stored: Vec<NamedNode> = self
-                .store()
-                .objects(o.as_ref(), o.as_ref(), rdf::TYPE)?
-                .into_iter()
-                .filter_map(|t| match t {
-                    Term::NamedNode(n) => Some(n),
-                    _ => None,
-                })
-                .collect();
-            if !stored.is_empty() {
-                types.insert(o.as_str().to_owned(), stored);
-            }
+        let mut mirrored: HashMap<&NamedOrBlankNode, Vec<&Triple>> = HashMap::new();
+        for t in &context.mirrored[i] {
+            mirrored.entry(&t.subject).or_default().push(t);
         }
-
-        // Each resource needs a kind, and a local IRI must sit in that kind's container.
-        let mut kinds: HashMap<&NamedNode, Kind> = HashMap::new();
-        for iri in groups.keys() {
-            let kind = types
+        let paths = self.paths();
+        let mut prepared = Vec::with_capacity(groups.len());
+        for (iri, indices) in groups {
+            let kind = context
+                .batches
+                .types
                 .get(iri.as_str())
                 .and_then(|classes| classes.iter().find_map(|c| Kind::for_class(c.as_ref())))
                 .ok_or_else(|| {
@@ -170,198 +654,33 @@ impl Directory {
                     }
                 }
             }
-            kinds.insert(iri, kind);
-        }
-
-        // Links the server mirrors (memberOf/member, broader/narrower).
-        let has_class = |iri: &NamedNode, classes: &[NamedNodeRef<'_>]| {
-            types
-                .get(iri.as_str())
-                .is_some_and(|ts| ts.iter().any(|t| classes.contains(&t.as_ref())))
-        };
-        let mut mirrored: HashMap<&NamedNode, Vec<Triple>> = HashMap::new();
-        let mut external: Vec<Quad> = Vec::new();
-        for (iri, indices) in &groups {
-            for rule in INVERSE_LINKS {
-                if !has_class(iri, rule.subject_classes) {
-                    continue;
-                }
-                for &i in indices {
-                    let t = &triples[i];
-                    if t.predicate != rule.property || t.subject.as_ref() != iri.as_ref().into() {
-                        continue;
-                    }
-                    let Term::NamedNode(target) = &t.object else {
-                        continue;
-                    };
-                    if !has_class(target, rule.object_classes) {
-                        continue;
-                    }
-                    let inverse = Triple::new(target.clone(), rule.inverse, iri.clone());
-                    match groups.get_key_value(target) {
-                        Some((key, _)) => mirrored.entry(key).or_default().push(inverse),
-                        None => external.push(inverse.in_graph(target.clone())),
-                    }
+            let mut graph = Graph::new();
+            for n in indices {
+                graph.insert(&triples[n]);
+            }
+            let subject = NamedOrBlankNode::from(iri.clone());
+            for t in mirrored.get(&subject).into_iter().flatten() {
+                graph.insert(*t);
+            }
+            complete_known_skills(&mut graph, &iri);
+            for p in [dcterms::CREATED, dcterms::MODIFIED] {
+                if graph.object_for_subject_predicate(&iri, p).is_none() {
+                    graph.insert(TripleRef::new(&iri, p, &context.now));
                 }
             }
+            prepared.push(Prepared { iri, kind, graph });
         }
-
-        // One graph per resource, completed with what the server maintains.
-        let now = now();
-        let graphs: Vec<(NamedNode, Graph)> = groups
-            .iter()
-            .map(|(iri, indices)| {
-                let mut graph = Graph::new();
-                for &i in indices {
-                    graph.insert(&triples[i]);
-                }
-                for t in mirrored.get(iri).into_iter().flatten() {
-                    graph.insert(t);
-                }
-                complete_known_skills(&mut graph, iri);
-                for p in [dcterms::CREATED, dcterms::MODIFIED] {
-                    if graph.object_for_subject_predicate(iri, p).is_none() {
-                        graph.insert(TripleRef::new(iri, p, &now));
-                    }
-                }
-                (iri.clone(), graph)
-            })
-            .collect();
-        tracing::info!(
-            resources = graphs.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "import: grouped"
-        );
-
-        progress(ImportStage::Validating, graphs.len());
-        let report = self.validate_all(&graphs, &types)?;
-        if !report.conforms() {
-            return Err(LdpError::Invalid(report));
-        }
-        tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "import: validated"
-        );
-
-        let mut quads: Vec<Quad> = Vec::with_capacity(triples.len() * 5 / 4 + graphs.len());
-        for (iri, graph) in &graphs {
-            let container = paths.container(kinds[iri]);
-            quads.push(Quad::new(
-                container.clone(),
-                ldp::CONTAINS,
-                iri.clone(),
-                container,
-            ));
-            quads.extend(graph.iter().map(|t| t.in_graph(iri).into_owned()));
-        }
-        progress(ImportStage::Writing, quads.len());
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "import: quads ready"
-        );
-        let summary = ImportSummary {
-            resources: graphs.len(),
-            quads: quads.len() + external.len(),
-            missing_concepts: self.missing_concepts(&graphs)?,
-        };
-        let _guard = self.writer_lock();
-        let actor = principal.actor();
-        let mut records: Vec<ChangeRecord> = Vec::with_capacity(graphs.len() + external.len());
-        let no_data_yet = !Kind::ALL.iter().any(|k| {
-            self.store()
-                .contains_graph(paths.container(*k).as_ref())
-                .unwrap_or(true)
-        });
-        for (iri, graph) in &graphs {
-            let existed = !no_data_yet && self.store().contains_graph(iri.as_ref())?;
-            let before = if existed {
-                Some(Visibility::of(
-                    &self.store().graph(iri.as_ref())?,
-                    iri.as_ref(),
-                ))
-            } else {
-                None
-            };
-            let operation = if existed {
-                Operation::Replace
-            } else {
-                Operation::Create
-            };
-            records.push(self.record(
-                kinds[iri],
-                iri,
-                operation,
-                &actor,
-                before,
-                Some(Visibility::of(graph, iri.as_ref())),
-            ));
-        }
-        let mut touched: Vec<&NamedNode> = Vec::new();
-        for q in &external {
-            if let oxigraph::model::GraphName::NamedNode(g) = &q.graph_name
-                && !touched.contains(&g)
-            {
-                touched.push(g);
-            }
-        }
-        for g in touched {
-            if let Some(Location::Member(kind, _)) = paths.locate(g.as_str()) {
-                let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
-                records.push(self.record(
-                    kind,
-                    g,
-                    Operation::Patch,
-                    &actor,
-                    Some(visibility),
-                    Some(visibility),
-                ));
-            }
-        }
-        if no_data_yet && external.is_empty() {
-            quads.extend(system);
-            self.store().bulk_load(quads, records)?;
-            self.forget_renderings();
-        } else {
-            // Containment quads plus mirrored links into stored resources; the resources
-            // themselves replace any stored version.
-            let insert = quads
-                .into_iter()
-                .filter(|q| q.predicate == ldp::CONTAINS)
-                .chain(external)
-                .chain(system)
-                .collect();
-            self.commit(&ChangeSet {
-                replace: graphs,
-                insert,
-                records,
-                ..Default::default()
-            })?;
-        }
-        tracing::info!(
-            resources = summary.resources,
-            quads = summary.quads,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "imported"
-        );
-        Ok(summary)
+        Ok(prepared)
     }
 
-    /// Concepts stored in a scheme the import describes that the import does not contain.
+    /// Concepts stored in one of `schemes` that the import does not contain.
     /// A taxonomy update must not silently orphan people's skills, so they are kept and
     /// reported, with the number of people holding each.
     fn missing_concepts(
         &self,
-        graphs: &[(NamedNode, Graph)],
+        schemes: &HashSet<NamedNode>,
+        imported: &HashSet<String>,
     ) -> Result<Vec<(NamedNode, usize)>, LdpError> {
-        let imported: HashSet<&NamedNode> = graphs.iter().map(|(iri, _)| iri).collect();
-        let mut schemes: HashSet<NamedNode> = HashSet::new();
-        for (iri, graph) in graphs {
-            for o in graph.objects_for_subject_predicate(iri, skos::IN_SCHEME) {
-                if let oxigraph::model::TermRef::NamedNode(s) = o {
-                    schemes.insert(s.into_owned());
-                }
-            }
-        }
         let mut missing = Vec::new();
         for scheme in schemes {
             for q in self.store().quads_with_object(scheme.as_ref().into())? {
@@ -370,7 +689,7 @@ impl Directory {
                 else {
                     continue;
                 };
-                if imported.contains(concept) || q.graph_name != concept.as_ref().into() {
+                if imported.contains(concept.as_str()) || q.graph_name != concept.as_ref().into() {
                     continue;
                 }
                 let holders: HashSet<_> = self
@@ -391,19 +710,19 @@ impl Directory {
     /// Validates each resource's graph, with the types of what it links to, on all cores.
     fn validate_all(
         &self,
-        graphs: &[(NamedNode, Graph)],
-        types: &HashMap<String, Vec<NamedNode>>,
+        prepared: &[Prepared],
+        context: &Context<'_>,
     ) -> Result<ValidationReport, LdpError> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = graphs.len().div_ceil(threads).max(1);
+        let chunk = prepared.len().div_ceil(threads).max(1);
         let shapes = &self.shapes().compiled;
         let results = std::thread::scope(|scope| {
-            let workers: Vec<_> = graphs
+            let workers: Vec<_> = prepared
                 .chunks(chunk)
                 .map(|part| {
                     scope.spawn(move || {
                         let mut results = Vec::new();
-                        for (_, graph) in part {
+                        for Prepared { graph, .. } in part {
                             let mut data = graph.clone();
                             let mut focus: Vec<Term> = Vec::new();
                             for t in graph.iter() {
@@ -415,9 +734,9 @@ impl Directory {
                                 {
                                     focus.push(s.into_owned().into());
                                 }
-                                if let oxigraph::model::TermRef::NamedNode(o) = t.object
+                                if let TermRef::NamedNode(o) = t.object
                                     && t.predicate != rdf::TYPE
-                                    && let Some(classes) = types.get(o.as_str())
+                                    && let Some(classes) = context.classes(o.as_str())
                                 {
                                     for class in classes {
                                         data.insert(TripleRef::new(o, rdf::TYPE, class));

@@ -29,7 +29,7 @@ pub use directory::{
 };
 pub use error::LdpError;
 pub use etag::{ETag, Precondition};
-pub use import::{ImportStage, ImportSummary};
+pub use import::{ImportBatches, ImportStage, ImportSummary, TRIPLES_PER_PARTITION};
 pub use patch::Patch;
 pub use paths::{Location, Paths};
 pub use people::{Joined, NewPerson, Role};

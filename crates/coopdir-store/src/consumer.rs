@@ -43,15 +43,23 @@ impl Progress {
     }
 }
 
+/// The shortest time between two steps of a consumer while writes keep coming: a burst
+/// of writes is applied in one batch rather than one step each, which leaves the writers
+/// the CPU (each step has a fixed cost: a transaction, an index commit). An isolated
+/// write is applied at once.
+pub const GATHER: Duration = Duration::from_millis(25);
+
 /// Runs `catch_up` on tokio's blocking pool now and after every commit the `doorbell`
-/// announces, until the store is dropped. A failure is logged and retried a second later
-/// (the log is the source of truth: nothing is lost by retrying).
+/// announces (at most one step per [`GATHER`]), until the store is dropped. A failure is
+/// logged and retried a second later (the log is the source of truth: nothing is lost by
+/// retrying).
 pub async fn follow<E: Display + Send + 'static>(
     mut doorbell: watch::Receiver<u64>,
     consumer: &'static str,
     catch_up: impl Fn() -> Result<u64, E> + Clone + Send + 'static,
 ) {
     loop {
+        let started = tokio::time::Instant::now();
         let step = catch_up.clone();
         match tokio::task::spawn_blocking(step).await {
             Ok(Ok(_)) => {}
@@ -67,5 +75,6 @@ pub async fn follow<E: Display + Send + 'static>(
         if doorbell.changed().await.is_err() {
             return;
         }
+        tokio::time::sleep_until(started + GATHER).await;
     }
 }
