@@ -205,6 +205,19 @@ impl Browser {
             .await;
     }
 
+    /// Waits until the browser is on a page whose path (with query) satisfies `arrived`:
+    /// a click on a submit button returns before the browser has left the form's page.
+    async fn wait_for_path(&self, arrived: impl Fn(&str) -> bool) -> String {
+        for _ in 0..100 {
+            let path = self.path().await;
+            if arrived(&path) {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("still on {} after 10 s", self.path().await)
+    }
+
     async fn path(&self) -> String {
         match self.client.current_url().await {
             Ok(url) => match url.query() {
@@ -310,6 +323,7 @@ async fn keep_a_profile_current(b: &Browser, email: &str, name: &str) {
     b.skill(".filters #skill", "Rust").await;
     b.select("#available", "now").await;
     b.submit(".filters").await;
+    b.wait_for_path(|p| p.contains("available=now")).await;
     let hits = b.text(".hits").await;
     assert!(hits.contains(name), "{name} not in {hits}");
 }
@@ -396,8 +410,8 @@ async fn invite_someone(b: &Browser, admin_email: &str, invitee: &str, invitee_n
     b.fill("#email", invitee).await;
     b.fill("#password", "a long enough passphrase for me").await;
     b.submit("main form").await;
+    assert_eq!(b.wait_for_path(|p| p == "/account").await, "/account");
     assert!(b.text(".account").await.contains(invitee_name));
-    assert_eq!(b.path().await, "/account");
     b.logout().await;
 }
 

@@ -80,6 +80,9 @@ pub async fn activity(
     let Ok(seq) = seq.parse::<u64>() else {
         return Err(ApiError::not_found(&format!("/outbox/{seq}")));
     };
+    // As for the collection: a write committed before this request is in the outbox (a
+    // superseded activity is gone), not up to one gathering interval later.
+    state.federation.outbox().wait_for_writes().await;
     let federation = state.federation.clone();
     let found = tokio::task::spawn_blocking(move || federation.outbox().activity_at(seq))
         .await

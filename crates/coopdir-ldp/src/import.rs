@@ -3,15 +3,19 @@
 //! Triples stream into [`ImportBatches`], which deals them into partitions by resource
 //! (a hash of the IRI without its fragment; blank nodes follow the resource that refers
 //! to them) and spills partitions to N-Triples files once too many are held in memory.
-//! Only what links resources across partitions stays in memory for the whole import: the
-//! types of imported resources and the links the server mirrors. The import then reads
+//! Links the server mirrors are spilled likewise, and their inverses go to the partition
+//! of the resource they join. Only the types of imported resources and the set of their
+//! IRIs stay in memory for the whole import (measured: about 750 bytes per resource on
+//! top of a fixed 620 MB, so 1 GB is reached near 450,000 workers). The import then reads
 //! each partition twice: once to validate every resource (each in a small graph of its
 //! own plus the types of what it links to, on every core), and, when all conform, once
 //! to store it. Memory follows the partition size, not the input's.
+//! Into an empty store, partitions feed one bulk load (sorted files built on other
+//! threads while the next partition is prepared, ingested at the end).
 
 use coopdir_access::Principal;
 use coopdir_shacl::ValidationReport;
-use coopdir_store::{ChangeRecord, ChangeSet, Operation};
+use coopdir_store::{BulkLoad, ChangeRecord, ChangeSet, Operation};
 use coopdir_vocab::{INVERSE_LINKS, Kind, Visibility, dcterms, dir, ldp, schema, skos};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{
@@ -58,14 +62,68 @@ const MAX_REPORTED: usize = 100;
 pub const TRIPLES_PER_PARTITION: usize = 50_000;
 
 /// Triples held in memory, over all partitions, before they are spilled to disk.
-const BUFFERED_TRIPLES: usize = 400_000;
+const BUFFERED_TRIPLES: usize = 200_000;
 
-/// One partition's triples: those spilled to its file, then those still in memory.
+/// Triples of one partition (or the links): those spilled to its file, then those still
+/// in memory.
 #[derive(Default)]
 struct Partition {
     file: Option<PathBuf>,
     writer: Option<WriterNTriplesSerializer<BufWriter<File>>>,
     memory: Vec<Triple>,
+}
+
+impl Partition {
+    /// Appends the triples in memory to the file at `path` (created the first time).
+    fn spill(&mut self, path: impl FnOnce() -> PathBuf) -> std::io::Result<()> {
+        if self.memory.is_empty() {
+            return Ok(());
+        }
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let path = path();
+                let file = File::create(&path)?;
+                self.file = Some(path);
+                self.writer
+                    .insert(NTriplesSerializer::new().for_writer(BufWriter::new(file)))
+            }
+        };
+        for t in self.memory.drain(..) {
+            writer.serialize_triple(&t)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file, which can then be read.
+    fn close(&mut self) -> std::io::Result<()> {
+        if let Some(writer) = self.writer.take() {
+            writer.finish().flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every triple, from the file then from memory, to `each`.
+    fn for_each(
+        &self,
+        spill_in: &Path,
+        each: &mut dyn FnMut(Triple) -> Result<(), LdpError>,
+    ) -> Result<(), LdpError> {
+        if let Some(path) = &self.file {
+            let file = File::open(path).map_err(|e| spill_error(spill_in, e))?;
+            // Lenient: the file holds only triples this import parsed and wrote itself.
+            for t in NTriplesParser::new()
+                .lenient()
+                .for_reader(BufReader::with_capacity(1 << 16, file))
+            {
+                each(t.map_err(|e| spill_error(spill_in, e))?)?;
+            }
+        }
+        for t in &self.memory {
+            each(t.clone())?;
+        }
+        Ok(())
+    }
 }
 
 /// Triples on their way into an import, dealt into partitions by resource.
@@ -80,7 +138,7 @@ pub struct ImportBatches {
     buffered: usize,
     len: usize,
     /// The partition of each blank node that a placed triple refers to.
-    blank_home: HashMap<BlankNode, usize>,
+    blank_home: HashMap<BlankKey, u32>,
     /// Triples about blank nodes nothing placed has referred to yet.
     waiting: HashMap<BlankNode, Vec<Triple>>,
     /// The classes of every imported subject.
@@ -88,7 +146,7 @@ pub struct ImportBatches {
     /// Imported resources (IRIs without fragment).
     resources: HashSet<String>,
     /// Triples whose predicate the server mirrors, checked once all types are known.
-    links: Vec<Triple>,
+    links: Partition,
 }
 
 impl ImportBatches {
@@ -106,7 +164,7 @@ impl ImportBatches {
             waiting: HashMap::new(),
             types: HashMap::new(),
             resources: HashSet::new(),
-            links: Vec::new(),
+            links: Partition::default(),
         }
     }
 
@@ -155,7 +213,8 @@ impl ImportBatches {
                     }
                 }
                 if INVERSE_LINKS.iter().any(|r| triple.predicate == r.property) {
-                    self.links.push(triple.clone());
+                    self.links.memory.push(triple.clone());
+                    self.buffered += 1;
                 }
                 if !self.resources.contains(resource) {
                     self.resources.insert(resource.to_owned());
@@ -166,8 +225,8 @@ impl ImportBatches {
             }
             NamedOrBlankNode::BlankNode(b) => {
                 self.len += 1;
-                match self.blank_home.get(b) {
-                    Some(&home) => self.place(home, triple),
+                match self.blank_home.get(&BlankKey::of(b)) {
+                    Some(&home) => self.place(home as usize, triple),
                     None => {
                         self.waiting.entry(b.clone()).or_default().push(triple);
                         Ok(())
@@ -191,9 +250,10 @@ impl ImportBatches {
         let mut queue = vec![triple];
         while let Some(triple) = queue.pop() {
             if let Term::BlankNode(b) = &triple.object
-                && !self.blank_home.contains_key(b)
+                && let std::collections::hash_map::Entry::Vacant(entry) =
+                    self.blank_home.entry(BlankKey::of(b))
             {
-                self.blank_home.insert(b.clone(), home);
+                entry.insert(home as u32);
                 if let Some(waiting) = self.waiting.remove(b) {
                     queue.extend(waiting);
                 }
@@ -227,64 +287,80 @@ impl ImportBatches {
             }
         };
         for (i, partition) in self.partitions.iter_mut().enumerate() {
-            if partition.memory.is_empty() {
-                continue;
-            }
-            let writer = match &mut partition.writer {
-                Some(writer) => writer,
-                None => {
-                    let path = dir.join(format!("partition-{i}.nt"));
-                    let file = File::create(&path).map_err(|e| spill_error(&self.spill_in, e))?;
-                    partition.file = Some(path);
-                    partition
-                        .writer
-                        .insert(NTriplesSerializer::new().for_writer(BufWriter::new(file)))
-                }
-            };
-            for t in partition.memory.drain(..) {
-                writer
-                    .serialize_triple(&t)
-                    .map_err(|e| spill_error(&self.spill_in, e))?;
-            }
+            partition
+                .spill(|| dir.join(format!("partition-{i}.nt")))
+                .map_err(|e| spill_error(&self.spill_in, e))?;
         }
+        self.links
+            .spill(|| dir.join("links.nt"))
+            .map_err(|e| spill_error(&self.spill_in, e))?;
         self.buffered = 0;
         Ok(())
     }
 
-    /// Flushes the spill files and checks that every blank node belongs to a resource.
-    fn finish(&mut self) -> Result<(), LdpError> {
+    /// Checks that every blank node belongs to a resource, once all triples are in.
+    fn check_blank_nodes(&mut self) -> Result<(), LdpError> {
         if let Some(orphan) = self.waiting.keys().next() {
             return Err(LdpError::Unprocessable(format!(
                 "the blank node {orphan} is not reachable from any resource; give it an IRI or link it from one"
             )));
         }
+        // Needed only while triples come in.
+        self.blank_home = HashMap::new();
+        Ok(())
+    }
+
+    /// Adds a link the server mirrors to the partition of its subject (an imported
+    /// resource), where it joins that resource's graph like its own triples.
+    fn add_mirrored(&mut self, inverse: Triple) -> Result<(), LdpError> {
+        let home = match &inverse.subject {
+            NamedOrBlankNode::NamedNode(s) => self.partition_of(s.as_str()),
+            NamedOrBlankNode::BlankNode(_) => return Ok(()),
+        };
+        self.place(home, inverse)
+    }
+
+    /// Flushes the spill files: the partitions can then be read.
+    fn close(&mut self) -> Result<(), LdpError> {
         for partition in &mut self.partitions {
-            if let Some(writer) = partition.writer.take() {
-                writer
-                    .finish()
-                    .flush()
-                    .map_err(|e| spill_error(&self.spill_in, e))?;
-            }
+            partition
+                .close()
+                .map_err(|e| spill_error(&self.spill_in, e))?;
         }
         Ok(())
     }
 
     /// Partition `i`'s triples, read back from its file and memory.
     fn triples_of(&self, i: usize) -> Result<Vec<Triple>, LdpError> {
-        let partition = &self.partitions[i];
         let mut triples = Vec::new();
-        if let Some(path) = &partition.file {
-            let file = File::open(path).map_err(|e| spill_error(&self.spill_in, e))?;
-            // Lenient: the file holds only triples this import parsed and wrote itself.
-            for t in NTriplesParser::new()
-                .lenient()
-                .for_reader(BufReader::with_capacity(1 << 16, file))
-            {
-                triples.push(t.map_err(|e| spill_error(&self.spill_in, e))?);
-            }
-        }
-        triples.extend(partition.memory.iter().cloned());
+        self.partitions[i].for_each(&self.spill_in, &mut |t| {
+            triples.push(t);
+            Ok(())
+        })?;
         Ok(triples)
+    }
+}
+
+/// A blank node's name, as a number when it is one (parsers name blank nodes with random
+/// 128-bit numbers in lowercase hexadecimal): a tenth of the memory of the name, and an
+/// import holds one per blank node while it reads.
+#[derive(Debug, Hash, PartialEq, Eq)]
+enum BlankKey {
+    Number(u128),
+    Name(Box<str>),
+}
+
+impl BlankKey {
+    fn of(b: &BlankNode) -> Self {
+        let name = b.as_str();
+        // Only canonical numbers, so that two names never share a key ("a" and "0a").
+        let canonical = (name == "0" || !name.starts_with('0'))
+            && name.len() <= 32
+            && name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        match u128::from_str_radix(name, 16) {
+            Ok(n) if canonical => BlankKey::Number(n),
+            _ => BlankKey::Name(name.into()),
+        }
     }
 }
 
@@ -302,11 +378,16 @@ struct Prepared {
     graph: Graph,
 }
 
+/// What the first partition's write carries besides its resources.
+#[derive(Default)]
+struct Extra {
+    records: Vec<ChangeRecord>,
+    quads: Vec<Quad>,
+}
+
 /// What the import knows about every resource while it works partition by partition.
 struct Context<'a> {
     batches: &'a ImportBatches,
-    /// Links the server mirrors into imported resources, by the partition they go to.
-    mirrored: Vec<Vec<Triple>>,
     /// The types of linked resources that are not imported but stored (empty: none).
     stored_types: HashMap<String, Vec<NamedNode>>,
     now: Literal,
@@ -314,18 +395,31 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn classes(&self, iri: &str) -> Option<&[NamedNode]> {
-        self.batches
-            .types
-            .get(iri)
-            .or_else(|| self.stored_types.get(iri))
-            .map(Vec::as_slice)
-            .filter(|c| !c.is_empty())
+        classes_of(&self.batches.types, &self.stored_types, iri)
     }
+}
 
-    fn has_class(&self, iri: &str, classes: &[NamedNodeRef<'_>]) -> bool {
-        self.classes(iri)
-            .is_some_and(|ts| ts.iter().any(|t| classes.contains(&t.as_ref())))
-    }
+/// The classes of `iri`, from the import, else from the store.
+fn classes_of<'a>(
+    imported: &'a HashMap<String, Vec<NamedNode>>,
+    stored: &'a HashMap<String, Vec<NamedNode>>,
+    iri: &str,
+) -> Option<&'a [NamedNode]> {
+    imported
+        .get(iri)
+        .or_else(|| stored.get(iri))
+        .map(Vec::as_slice)
+        .filter(|c| !c.is_empty())
+}
+
+fn has_class(
+    imported: &HashMap<String, Vec<NamedNode>>,
+    stored: &HashMap<String, Vec<NamedNode>>,
+    iri: &str,
+    classes: &[NamedNodeRef<'_>],
+) -> bool {
+    classes_of(imported, stored, iri)
+        .is_some_and(|ts| ts.iter().any(|t| classes.contains(&t.as_ref())))
 }
 
 impl Directory {
@@ -353,8 +447,10 @@ impl Directory {
 
     /// Imports the triples in `batches`, regrouped into resources by subject (IRIs
     /// without their fragment; blank nodes with the resource that refers to them). If any
-    /// resource is invalid nothing is stored; otherwise all are, partition by partition
-    /// (a crash midway leaves some stored: importing again replaces them).
+    /// resource is invalid nothing is stored; otherwise all are: into an empty store in one
+    /// bulk load, visible at once; into one that holds data, in one transaction per
+    /// partition (a crash midway leaves some partitions stored: importing again replaces
+    /// them).
     /// `system` holds accounts, token hashes, invitations and proposals from a backup
     /// export, stored as they are. `progress` gets the stage, partitions done and all.
     pub fn import_from(
@@ -366,47 +462,75 @@ impl Directory {
     ) -> Result<ImportSummary, LdpError> {
         self.access().check_server_admin(principal)?;
         let started = std::time::Instant::now();
-        batches.finish()?;
+        batches.check_blank_nodes()?;
         let count = batches.partitions();
-        let mut context = Context {
-            batches: &batches,
-            mirrored: vec![Vec::new(); count],
-            stored_types: HashMap::new(),
-            now: now(),
-        };
 
         // Links the server mirrors (memberOf/member, broader/narrower): into imported
-        // resources they join that resource's graph; into stored ones, they are added.
+        // resources they join that resource's partition; into stored ones, they are added.
+        let mut stored_types = HashMap::new();
         let mut external: Vec<Quad> = Vec::new();
-        for link in &batches.links {
+        let mut links = std::mem::take(&mut batches.links);
+        links
+            .close()
+            .map_err(|e| spill_error(&batches.spill_in, e))?;
+        let spill_in = batches.spill_in.clone();
+        links.for_each(&spill_in, &mut |link| {
             let (NamedOrBlankNode::NamedNode(source), Term::NamedNode(target)) =
                 (&link.subject, &link.object)
             else {
-                continue;
+                return Ok(());
             };
             if source.as_str().contains('#') {
-                continue;
+                return Ok(());
             }
-            self.learn_stored_types(&mut context, target)?;
+            self.learn_stored_types(&batches.types, &mut stored_types, target)?;
             for rule in INVERSE_LINKS
                 .iter()
                 .filter(|r| link.predicate == r.property)
             {
-                if !context.has_class(source.as_str(), rule.subject_classes)
-                    || !context.has_class(target.as_str(), rule.object_classes)
+                let types = &batches.types;
+                if !has_class(types, &stored_types, source.as_str(), rule.subject_classes)
+                    || !has_class(types, &stored_types, target.as_str(), rule.object_classes)
                 {
                     continue;
                 }
                 let inverse = Triple::new(target.clone(), rule.inverse, source.clone());
                 if batches.resources.contains(target.as_str()) {
-                    context.mirrored[batches.partition_of(target.as_str())].push(inverse);
+                    batches.add_mirrored(inverse)?;
                 } else {
                     external.push(inverse.in_graph(target.clone()));
                 }
             }
-        }
+            Ok(())
+        })?;
+        drop(links);
+        batches.close()?;
+        let mut context = Context {
+            batches: &batches,
+            stored_types,
+            now: now(),
+        };
 
-        // Validate everything before storing anything.
+        let _guard = self.writer_lock();
+        let paths = self.paths();
+        let actor = principal.actor();
+        let no_data_yet = !Kind::ALL.iter().any(|k| {
+            self.store()
+                .contains_graph(paths.container(*k).as_ref())
+                .unwrap_or(true)
+        });
+        // Into an empty store, each partition goes to one bulk load once it is validated:
+        // nothing is visible before the load's commit, which comes only if all conform.
+        // Otherwise every partition is validated before the first is written.
+        let mut loader = (no_data_yet && external.is_empty()).then(|| self.store().bulk_loader());
+        // The first partition's write carries the links into stored resources (with a
+        // record for each resource they touch) and the backup's system quads.
+        let mut quads_stored = external.len();
+        let mut first = Some(Extra {
+            records: self.touched_records(&external, &actor)?,
+            quads: external.into_iter().chain(system).collect(),
+        });
+
         let mut report = ValidationReport {
             results: Vec::new(),
         };
@@ -432,6 +556,17 @@ impl Directory {
             if report.violations().count() >= MAX_REPORTED {
                 break;
             }
+            if let Some(loader) = &mut loader
+                && report.conforms()
+            {
+                quads_stored += self.write_partition(
+                    prepared,
+                    first.take(),
+                    no_data_yet,
+                    &actor,
+                    Some(loader),
+                )?;
+            }
         }
         progress(ImportStage::Validating, count, count);
         if !report.conforms() {
@@ -444,102 +579,23 @@ impl Directory {
             "import: validated"
         );
         let missing_concepts = self.missing_concepts(&schemes, &batches.resources)?;
-
-        let _guard = self.writer_lock();
-        let paths = self.paths();
-        let actor = principal.actor();
-        let no_data_yet = !Kind::ALL.iter().any(|k| {
-            self.store()
-                .contains_graph(paths.container(*k).as_ref())
-                .unwrap_or(true)
-        });
-        // The first partition's write carries the links into stored resources (with a
-        // record for each resource they touch) and the backup's system quads.
-        let mut first_records: Vec<ChangeRecord> = Vec::new();
-        let mut touched: Vec<&NamedNode> = Vec::new();
-        for q in &external {
-            if let GraphName::NamedNode(g) = &q.graph_name
-                && !touched.contains(&g)
-            {
-                touched.push(g);
+        match loader {
+            Some(loader) => {
+                progress(ImportStage::Writing, 0, 1);
+                loader.commit()?;
+                self.forget_renderings();
+                progress(ImportStage::Writing, 1, 1);
             }
-        }
-        for g in touched {
-            if let Some(Location::Member(kind, _)) = paths.locate(g.as_str()) {
-                let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
-                first_records.push(self.record(
-                    kind,
-                    g,
-                    Operation::Patch,
-                    &actor,
-                    Some(visibility),
-                    Some(visibility),
-                ));
-            }
-        }
-        let bulk = no_data_yet && external.is_empty();
-        let mut quads_stored = external.len();
-        let mut first_extra: Vec<Quad> = external.into_iter().chain(system).collect();
-        for i in 0..count {
-            progress(ImportStage::Writing, i, count);
-            let prepared = self.prepare_partition(&mut context, i)?;
-            let mut records = std::mem::take(&mut first_records);
-            let mut containment: Vec<Quad> = Vec::with_capacity(prepared.len());
-            for p in &prepared {
-                let existed = !no_data_yet && self.store().contains_graph(p.iri.as_ref())?;
-                let before = if existed {
-                    Some(Visibility::of(
-                        &self.store().graph(p.iri.as_ref())?,
-                        p.iri.as_ref(),
-                    ))
-                } else {
-                    None
-                };
-                records.push(self.record(
-                    p.kind,
-                    &p.iri,
-                    if existed {
-                        Operation::Replace
-                    } else {
-                        Operation::Create
-                    },
-                    &actor,
-                    before,
-                    Some(Visibility::of(&p.graph, p.iri.as_ref())),
-                ));
-                let container = paths.container(p.kind);
-                containment.push(Quad::new(
-                    container.clone(),
-                    ldp::CONTAINS,
-                    p.iri.clone(),
-                    container,
-                ));
-            }
-            let mut extra = std::mem::take(&mut first_extra);
-            quads_stored +=
-                containment.len() + prepared.iter().map(|p| p.graph.len()).sum::<usize>();
-            if bulk {
-                let mut quads = containment;
-                quads.append(&mut extra);
-                for p in prepared {
-                    quads.extend(p.graph.iter().map(|t| t.in_graph(&p.iri).into_owned()));
+            None => {
+                for i in 0..count {
+                    progress(ImportStage::Writing, i, count);
+                    let prepared = self.prepare_partition(&mut context, i)?;
+                    quads_stored +=
+                        self.write_partition(prepared, first.take(), no_data_yet, &actor, None)?;
                 }
-                self.store().bulk_load(quads, records)?;
-            } else {
-                // Resources replace any stored version; containment and the extra quads
-                // are added.
-                self.commit(&ChangeSet {
-                    replace: prepared.into_iter().map(|p| (p.iri, p.graph)).collect(),
-                    insert: containment.into_iter().chain(extra).collect(),
-                    records,
-                    ..Default::default()
-                })?;
+                progress(ImportStage::Writing, count, count);
             }
         }
-        if bulk {
-            self.forget_renderings();
-        }
-        progress(ImportStage::Writing, count, count);
         let summary = ImportSummary {
             resources,
             quads: quads_stored,
@@ -556,15 +612,116 @@ impl Directory {
         Ok(summary)
     }
 
+    /// A record for each stored resource that links mirrored by the import touch.
+    fn touched_records(
+        &self,
+        external: &[Quad],
+        actor: &coopdir_store::Actor,
+    ) -> Result<Vec<ChangeRecord>, LdpError> {
+        let mut touched: Vec<&NamedNode> = Vec::new();
+        for q in external {
+            if let GraphName::NamedNode(g) = &q.graph_name
+                && !touched.contains(&g)
+            {
+                touched.push(g);
+            }
+        }
+        let mut records = Vec::new();
+        for g in touched {
+            if let Some(Location::Member(kind, _)) = self.paths().locate(g.as_str()) {
+                let visibility = Visibility::of(&self.store().graph(g.as_ref())?, g.as_ref());
+                records.push(self.record(
+                    kind,
+                    g,
+                    Operation::Patch,
+                    actor,
+                    Some(visibility),
+                    Some(visibility),
+                ));
+            }
+        }
+        Ok(records)
+    }
+
+    /// Stores one partition's resources, with their containment and change-log records
+    /// (and `extra`, for the first): into `loader` if given, else in one transaction
+    /// that replaces any stored version. Returns the quads written.
+    fn write_partition(
+        &self,
+        prepared: Vec<Prepared>,
+        extra: Option<Extra>,
+        no_data_yet: bool,
+        actor: &coopdir_store::Actor,
+        loader: Option<&mut Box<dyn BulkLoad + '_>>,
+    ) -> Result<usize, LdpError> {
+        let paths = self.paths();
+        let Extra {
+            mut records,
+            quads: mut extra,
+        } = extra.unwrap_or_default();
+        let mut containment: Vec<Quad> = Vec::with_capacity(prepared.len());
+        for p in &prepared {
+            let existed = !no_data_yet && self.store().contains_graph(p.iri.as_ref())?;
+            let before = if existed {
+                Some(Visibility::of(
+                    &self.store().graph(p.iri.as_ref())?,
+                    p.iri.as_ref(),
+                ))
+            } else {
+                None
+            };
+            records.push(self.record(
+                p.kind,
+                &p.iri,
+                if existed {
+                    Operation::Replace
+                } else {
+                    Operation::Create
+                },
+                actor,
+                before,
+                Some(Visibility::of(&p.graph, p.iri.as_ref())),
+            ));
+            let container = paths.container(p.kind);
+            containment.push(Quad::new(
+                container.clone(),
+                ldp::CONTAINS,
+                p.iri.clone(),
+                container,
+            ));
+        }
+        let written = containment.len() + prepared.iter().map(|p| p.graph.len()).sum::<usize>();
+        match loader {
+            Some(loader) => {
+                let mut quads = containment;
+                quads.append(&mut extra);
+                for p in prepared {
+                    quads.extend(p.graph.iter().map(|t| t.in_graph(&p.iri).into_owned()));
+                }
+                loader.load(quads, records)?;
+            }
+            None => {
+                // Resources replace any stored version; containment and the extra quads
+                // are added.
+                self.commit(&ChangeSet {
+                    replace: prepared.into_iter().map(|p| (p.iri, p.graph)).collect(),
+                    insert: containment.into_iter().chain(extra).collect(),
+                    records,
+                    ..Default::default()
+                })?;
+            }
+        }
+        Ok(written)
+    }
+
     /// Looks up (once) the stored types of `iri` if the import does not say what it is.
     fn learn_stored_types(
         &self,
-        context: &mut Context<'_>,
+        imported: &HashMap<String, Vec<NamedNode>>,
+        stored_types: &mut HashMap<String, Vec<NamedNode>>,
         iri: &NamedNode,
     ) -> Result<(), LdpError> {
-        if context.batches.types.contains_key(iri.as_str())
-            || context.stored_types.contains_key(iri.as_str())
-        {
+        if imported.contains_key(iri.as_str()) || stored_types.contains_key(iri.as_str()) {
             return Ok(());
         }
         let stored: Vec<NamedNode> = self
@@ -576,7 +733,7 @@ impl Directory {
                 _ => None,
             })
             .collect();
-        context.stored_types.insert(iri.as_str().to_owned(), stored);
+        stored_types.insert(iri.as_str().to_owned(), stored);
         Ok(())
     }
 
@@ -622,12 +779,8 @@ impl Directory {
             if let Term::NamedNode(o) = &t.object
                 && t.predicate != rdf::TYPE
             {
-                self.learn_stored_types(context, o)?;
+                self.learn_stored_types(&context.batches.types, &mut context.stored_types, o)?;
             }
-        }
-        let mut mirrored: HashMap<&NamedOrBlankNode, Vec<&Triple>> = HashMap::new();
-        for t in &context.mirrored[i] {
-            mirrored.entry(&t.subject).or_default().push(t);
         }
         let paths = self.paths();
         let mut prepared = Vec::with_capacity(groups.len());
@@ -657,10 +810,6 @@ impl Directory {
             let mut graph = Graph::new();
             for n in indices {
                 graph.insert(&triples[n]);
-            }
-            let subject = NamedOrBlankNode::from(iri.clone());
-            for t in mirrored.get(&subject).into_iter().flatten() {
-                graph.insert(*t);
             }
             complete_known_skills(&mut graph, &iri);
             for p in [dcterms::CREATED, dcterms::MODIFIED] {
@@ -763,5 +912,26 @@ impl Directory {
             Ok::<_, LdpError>(all)
         })?;
         Ok(ValidationReport { results })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlankKey;
+    use oxigraph::model::BlankNode;
+
+    #[test]
+    fn blank_keys_are_numbers_only_for_canonical_hexadecimal_names() {
+        let key = |name: &str| BlankKey::of(&BlankNode::new(name).expect("blank node"));
+        assert_eq!(key("a1"), BlankKey::Number(0xa1));
+        assert_eq!(key("0a1"), BlankKey::Name("0a1".into()));
+        assert_ne!(key("a1"), key("0a1"));
+        assert_eq!(key("A1"), BlankKey::Name("A1".into()));
+        assert_eq!(key("b0x"), BlankKey::Name("b0x".into()));
+        let random = BlankNode::default();
+        assert!(
+            matches!(BlankKey::of(&random), BlankKey::Number(_)),
+            "{random}"
+        );
     }
 }

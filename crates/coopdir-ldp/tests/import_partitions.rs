@@ -168,7 +168,10 @@ fn partitions_spilled_and_shuffled_store_what_one_partition_does() {
         Some(&(ImportStage::Validating, 0, 20)),
         "progress starts at partition 0 of 20"
     );
-    assert_eq!(stages.last(), Some(&(ImportStage::Writing, 20, 20)));
+    assert!(
+        matches!(stages.last(), Some((ImportStage::Writing, done, all)) if done == all),
+        "progress ends with the write done: {stages:?}"
+    );
     assert!(
         std::fs::read_dir(spill.path()).unwrap().next().is_none(),
         "the spill files are removed"

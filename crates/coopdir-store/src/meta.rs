@@ -20,6 +20,13 @@ pub fn base_url(store: &dyn GraphStore) -> Result<Option<String>, StoreError> {
         }))
 }
 
+/// The quad that records `base` as the store's base URL, for a write that carries it
+/// (an import stores it with its data rather than in a write of its own after a bulk
+/// load, which would wait for the store to compact what was loaded).
+pub fn base_url_quad(base: &str) -> Quad {
+    Quad::new(SERVER_GRAPH, BASE_URL, Literal::from(base), SERVER_GRAPH)
+}
+
 /// Records `base` as the store's base URL (no change-log record: it is not data).
 pub fn record_base_url(store: &dyn GraphStore, base: &str) -> Result<(), StoreError> {
     let mut changes = ChangeSet::default();
@@ -28,12 +35,7 @@ pub fn record_base_url(store: &dyn GraphStore, base: &str) -> Result<(), StoreEr
             .remove
             .push(Quad::new(SERVER_GRAPH, BASE_URL, old, SERVER_GRAPH));
     }
-    changes.insert.push(Quad::new(
-        SERVER_GRAPH,
-        BASE_URL,
-        Literal::from(base),
-        SERVER_GRAPH,
-    ));
+    changes.insert.push(base_url_quad(base));
     store.apply(&changes)?;
     Ok(())
 }

@@ -466,6 +466,9 @@ pub fn import(data: &Path, base_url: &BaseUrl, files: &[PathBuf]) -> Result<Exit
     // Partitions spill beside the store: the disk that holds the data has room for it.
     let mut batches = directory.import_batches(estimated_triples(files), data);
     let mut system = Vec::new();
+    if coopdir_store::meta::base_url(directory.store().as_ref())?.is_none() {
+        system.push(coopdir_store::meta::base_url_quad(base_url));
+    }
     stream_files(
         files,
         base_url,

@@ -2,6 +2,15 @@
 //! export and validate data, read the audit trail, follow peers. Configuration comes from flags, then `COOPDIR_*` environment variables,
 //! then an optional TOML file (`--config`), then defaults.
 
+// mimalloc instead of glibc's allocator: parsing, validating and rendering RDF allocate
+// many small strings, and glibc's malloc and free took 30 % of an import's profile
+// (see crates/coopdir-bench/profiles/README.md). It also replaces C's malloc (feature
+// `override`): oxigraph frees some memory RocksDB allocated (its error messages) through
+// Rust's allocator, which must then be the same one (without it, opening a locked store
+// crashed).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod backup;
 mod config;
 mod data;
