@@ -6,12 +6,13 @@
 //! Links the server mirrors are spilled likewise, and their inverses go to the partition
 //! of the resource they join. Only the types of imported resources and the set of their
 //! IRIs stay in memory for the whole import (measured: about 750 bytes per resource on
-//! top of a fixed 620 MB, so 1 GB is reached near 450,000 workers). The import then reads
-//! each partition twice: once to validate every resource (each in a small graph of its
-//! own plus the types of what it links to, on every core), and, when all conform, once
-//! to store it. Memory follows the partition size, not the input's.
-//! Into an empty store, partitions feed one bulk load (sorted files built on other
-//! threads while the next partition is prepared, ingested at the end).
+//! top of a fixed 620 MB, so 1 GB is reached near 450,000 workers). Each resource is
+//! validated in a small graph of its own plus the types of what it links to, on every
+//! core. Into an empty store, each partition then feeds one bulk load at once (sorted
+//! files built on another thread while the next partition is prepared, visible only at
+//! the commit after the last); into a store holding data, partitions are read a second
+//! time to be written, once all conform. Memory follows the partition size, not the
+//! input's.
 
 use coopdir_access::Principal;
 use coopdir_shacl::ValidationReport;
@@ -267,10 +268,6 @@ impl ImportBatches {
         Ok(())
     }
 
-    fn spill_error(&self, e: impl std::fmt::Display) -> LdpError {
-        spill_error(&self.spill_in, e)
-    }
-
     /// Appends every partition's triples in memory to its file.
     fn spill_all(&mut self) -> Result<(), LdpError> {
         let dir = match &self.spill {
@@ -279,7 +276,7 @@ impl ImportBatches {
                 let dir = tempfile::Builder::new()
                     .prefix(".import-")
                     .tempdir_in(&self.spill_in)
-                    .map_err(|e| self.spill_error(e))?;
+                    .map_err(|e| spill_error(&self.spill_in, e))?;
                 tracing::debug!(dir = %dir.path().display(), "import: spilling partitions");
                 let path = dir.path().to_owned();
                 self.spill = Some(dir);
@@ -310,13 +307,10 @@ impl ImportBatches {
         Ok(())
     }
 
-    /// Adds a link the server mirrors to the partition of its subject (an imported
-    /// resource), where it joins that resource's graph like its own triples.
-    fn add_mirrored(&mut self, inverse: Triple) -> Result<(), LdpError> {
-        let home = match &inverse.subject {
-            NamedOrBlankNode::NamedNode(s) => self.partition_of(s.as_str()),
-            NamedOrBlankNode::BlankNode(_) => return Ok(()),
-        };
+    /// Adds a link the server mirrors into the imported resource `target` to its
+    /// partition, where it joins that resource's graph like its own triples.
+    fn add_mirrored(&mut self, target: &NamedNode, inverse: Triple) -> Result<(), LdpError> {
+        let home = self.partition_of(target.as_str());
         self.place(home, inverse)
     }
 
@@ -496,7 +490,7 @@ impl Directory {
                 }
                 let inverse = Triple::new(target.clone(), rule.inverse, source.clone());
                 if batches.resources.contains(target.as_str()) {
-                    batches.add_mirrored(inverse)?;
+                    batches.add_mirrored(target, inverse)?;
                 } else {
                     external.push(inverse.in_graph(target.clone()));
                 }

@@ -149,7 +149,8 @@ pub trait GraphStore: Send + Sync + 'static {
     fn apply(&self, changes: &ChangeSet) -> Result<u64, StoreError>;
     /// Starts a bulk load: quads written without a transaction (import into a store that
     /// holds none of them and that nobody else writes to meanwhile), batch after batch,
-    /// all made visible at once by [`BulkLoad::commit`].
+    /// all made visible at once by [`BulkLoad::commit`]. The log's head stays locked
+    /// until then: [`head`](Self::head) and commits wait for the load.
     fn bulk_loader(&self) -> Box<dyn BulkLoad + '_>;
     /// Loads quads and their change-log records in one bulk load; returns the head after.
     fn bulk_load(&self, quads: Vec<Quad>, records: Vec<ChangeRecord>) -> Result<u64, StoreError> {
